@@ -1,0 +1,32 @@
+//! HTTP-level settings: cookies, CSRF, throttles and limits.
+
+use std::time::Duration;
+
+/// Settings of the HTTP layer; built by the binary from `dashi-config`.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Name of the session cookie (Redash's `REDASH_SESSION_COOKIE_NAME`, default `session`).
+    pub session_cookie_name: String,
+    /// Force the `Secure` cookie flag even when the request did not arrive over HTTPS.
+    pub cookies_secure: bool,
+    /// Require the CSRF token on cookie-authenticated writes (API keys are exempt).
+    pub enforce_csrf: bool,
+    /// Failed-or-not login attempts allowed per client address within `login_throttle_period`.
+    pub login_throttle_count: u32,
+    pub login_throttle_period: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> ApiSettings {
+        ApiSettings {
+            session_cookie_name: "session".into(),
+            cookies_secure: false,
+            enforce_csrf: true,
+            login_throttle_count: 50,
+            login_throttle_period: Duration::from_secs(3600),
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Dashi's domain core: the words every other crate shares, with no IO and no runtime.
+//!
+//! Read [`fault`] first (how every crate's error says what kind of failure it is), then
+//! [`permission`] (Redash's permission strings and the built-in groups) and [`secret`]
+//! (data-source and destination options at rest, byte-compatible with Redash).
+
+mod api_key;
+mod fault;
+mod id;
+mod password;
+mod permission;
+mod secret;
+mod user;
+
+pub use api_key::generate_api_key;
+pub use fault::{Classify, Fault};
+pub use id::{GroupId, OrgId, UserId};
+pub use password::{PasswordCheck, hash_password, verify_password, MIN_PASSWORD_LENGTH};
+pub use permission::{
+    ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,
+    GroupType, Permission,
+};
+pub use secret::{OptionsCipher, SecretError};
+pub use user::{gravatar_url, is_plausible_email, normalize_email};
