@@ -7,6 +7,25 @@
 
 mod db;
 mod error;
+mod event;
+mod group;
+mod org;
+mod page;
+mod session;
+mod tx;
+mod user;
 
 pub use db::{Dialect, Pool, Store, StoreSettings, redact};
 pub use error::{Error, Result};
+pub use event::{NewEvent, events_with_action, record_event};
+pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
+pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
+pub use page::{Page, PageRequest};
+pub use session::{
+    Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
+};
+pub use user::{
+    NewUser, User, UserChanges, UserDetails, UserFilter, UserOrder, add_member, delete_user, insert_user, list_users,
+    members_of, remove_member, set_api_key, set_disabled, touch_active_at, update_user, user_by_api_key,
+    user_by_email, user_by_id,
+};

@@ -18,6 +18,7 @@ CREATE TABLE users (
     password_hash TEXT,
     api_key TEXT NOT NULL UNIQUE,
     disabled_at TIMESTAMPTZ,
+    active_at TIMESTAMPTZ,
     details JSONB NOT NULL,
     search_text TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,

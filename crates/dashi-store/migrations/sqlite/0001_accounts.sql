@@ -19,6 +19,7 @@ CREATE TABLE users (
     password_hash TEXT,
     api_key TEXT NOT NULL UNIQUE,
     disabled_at TEXT,
+    active_at TEXT,
     details TEXT NOT NULL,
     search_text TEXT NOT NULL,
     created_at TEXT NOT NULL,
