@@ -9,6 +9,7 @@ mod fault;
 mod id;
 mod password;
 mod permission;
+mod queue;
 mod secret;
 mod user;
 
@@ -20,5 +21,6 @@ pub use permission::{
     ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,
     GroupType, Permission,
 };
+pub use queue::{Queue, UnknownQueue};
 pub use secret::{OptionsCipher, SecretError};
 pub use user::{gravatar_url, is_plausible_email, normalize_email};
