@@ -1,12 +1,22 @@
 //! Use cases: one function per user action, in domain terms, called by the API and the CLI.
 //!
 //! [`App`] holds the store and the settings; each module adds the actions of one area
-//! (`setup`, `login`, `user`, `group`, …). Permission checks live here, not in handlers, so
-//! the CLI and the HTTP API cannot disagree. Nothing here knows HTTP.
+//! (`auth`: setup, login, sessions, keys; `user`; `group`). Permission checks live here, not
+//! in handlers, so the CLI and the HTTP API cannot disagree. Nothing here knows HTTP.
 
+mod actor;
+mod auth;
+mod error;
+mod group;
 mod settings;
+mod token;
+mod user;
 
+pub use actor::{Actor, Credential};
+pub use auth::{DEFAULT_ORG_SLUG, NewSession, SetupForm};
+pub use error::{Error, Result};
 pub use settings::{AppSettings, FormatDefaults};
+pub use user::{Invited, LinkKind, UserListRequest, UserSummary, UserUpdate};
 
 use dashi_core::OptionsCipher;
 use dashi_store::Store;

@@ -1,0 +1,53 @@
+//! The application layer's one error type.
+
+use dashi_core::{Classify, Fault};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; the message is shown to the caller as is.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Couldn't find resource. Please login and try again.")]
+    Unauthenticated,
+    /// The caller may not do this; the message is shown to the caller.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A clash with existing state; the message is shown to the caller.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Too many attempts. Please try again later.")]
+    Throttled,
+    #[error(transparent)]
+    Store(#[from] dashi_store::Error),
+    #[error("a background task failed")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    pub(crate) fn invalid(message: impl Into<String>) -> Error {
+        Error::Invalid(message.into())
+    }
+
+    pub(crate) fn forbidden() -> Error {
+        Error::Forbidden("You don't have permission to perform this action.".into())
+    }
+}
+
+impl Classify for Error {
+    fn fault(&self) -> Fault {
+        match self {
+            Error::Invalid(_) => Fault::Invalid,
+            Error::Unauthenticated => Fault::Unauthenticated,
+            Error::Forbidden(_) => Fault::Forbidden,
+            Error::NotFound(_) => Fault::NotFound,
+            Error::Conflict(_) => Fault::Conflict,
+            Error::Throttled => Fault::Throttled,
+            Error::Store(error) => error.fault(),
+            Error::Join(_) => Fault::Internal,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
