@@ -1,17 +1,45 @@
 //! The HTTP face of Dashi: Redash-compatible `/api/*`, the HTML auth routes, and the web UI.
 //!
 //! [`router`] builds the whole axum router from an [`AppState`]. Only this crate knows HTTP,
-//! status codes and Redash's JSON shapes; every handler makes one `dashi-app` call.
+//! status codes and Redash's JSON shapes; every handler makes one `dashi-app` call. Read
+//! `error.rs` (the one place faults become statuses), then `auth.rs` (who is calling), then
+//! `routes/` (one module per area) and `wire/` (Redash's JSON shapes).
 
+mod auth;
+mod error;
+mod extract;
+mod html;
+mod routes;
 mod settings;
 mod state;
+mod wire;
 
 pub use settings::ApiSettings;
 pub use state::AppState;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePath;
+use tower_http::trace::TraceLayer;
+
 /// The complete router: API, auth pages, health, and the embedded UI.
-pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new()
-        .route("/ping", axum::routing::get(|| async { "PONG." }))
-        .with_state(state)
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so login throttling
+/// can tell clients apart.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    let inner = Router::new()
+        .merge(routes::session::routes())
+        .merge(routes::pages::routes())
+        .merge(routes::users::routes())
+        .merge(routes::groups::routes())
+        .merge(routes::ui::routes())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    // Flask clients send `/api/queries/` and `/api/queries` alike; the path is trimmed before
+    // routing, which a layer on the inner router would be too late for.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(inner))
 }

@@ -1,8 +1,11 @@
 //! The router's shared state.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use dashi_app::App;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::ApiSettings;
 
@@ -11,10 +14,16 @@ use crate::ApiSettings;
 pub struct AppState {
     pub(crate) app: App,
     pub(crate) settings: Arc<ApiSettings>,
+    pub(crate) login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl AppState {
     pub fn new(app: App, settings: ApiSettings) -> AppState {
-        AppState { app, settings: Arc::new(settings) }
+        let count = NonZeroU32::new(settings.login_throttle_count.max(1)).expect("clamped to at least one");
+        let replenish_every = settings.login_throttle_period / count.get();
+        let quota = Quota::with_period(replenish_every)
+            .unwrap_or_else(|| Quota::per_second(count))
+            .allow_burst(count);
+        AppState { app, settings: Arc::new(settings), login_limiter: Arc::new(RateLimiter::keyed(quota)) }
     }
 }

@@ -1,0 +1,7 @@
+//! One module per area; each exposes `routes()` with its paths at the top.
+
+pub(crate) mod groups;
+pub(crate) mod pages;
+pub(crate) mod session;
+pub(crate) mod ui;
+pub(crate) mod users;

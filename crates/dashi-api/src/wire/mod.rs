@@ -1,0 +1,22 @@
+//! Redash's JSON shapes, built from domain types by explicit conversions.
+//!
+//! Domain types never derive `Serialize` for the API's sake; every field name and format a
+//! Redash client reads is spelled out here.
+
+mod page;
+mod user;
+
+pub(crate) use page::{PageParams, paginated};
+pub(crate) use user::{group_json, user_json};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Redash compat: times are ISO 8601 with microseconds and a `+00:00` offset, as Python's
+/// `isoformat()` writes them.
+pub(crate) fn time(value: DateTime<Utc>) -> String {
+    value.to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+pub(crate) fn optional_time(value: Option<DateTime<Utc>>) -> serde_json::Value {
+    value.map(time).map(serde_json::Value::String).unwrap_or(serde_json::Value::Null)
+}
