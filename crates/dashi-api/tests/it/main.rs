@@ -1,0 +1,5 @@
+//! API tests: the router called without a socket, on both metadata backends.
+
+mod accounts;
+mod permissions;
+mod support;

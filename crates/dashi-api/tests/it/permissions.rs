@@ -1,0 +1,106 @@
+//! Who may NOT call each endpoint: one table, one walk. A new route adds rows here.
+//!
+//! Callers: an admin, a member of the default group, and anonymous. Rows that disable the
+//! member or remove them from the default group are undone after each call, so every row sees
+//! the same starting point.
+
+use axum::http::{Method, StatusCode};
+use dashi_testkit::TestDb;
+use serde_json::{Value, json};
+
+use crate::support::{Env, Who};
+
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Admin,
+    Member,
+    Anonymous,
+}
+
+/// (method, path, body, expected status for admin, member, anonymous). `{member}` and `{admin}`
+/// in the path are replaced by those users' ids; group 2 is the built-in default group.
+fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 3])> {
+    vec![
+        (Method::GET, "/api/session", None, [200, 200, 404]),
+        (Method::GET, "/api/config", None, [200, 200, 200]),
+        (Method::GET, "/api/users", None, [200, 200, 404]),
+        (Method::POST, "/api/users", Some(json!({"name": "N", "email": "n@example.com"})), [200, 403, 404]),
+        (Method::GET, "/api/users/{admin}", None, [200, 200, 404]),
+        (Method::GET, "/api/users/{member}", None, [200, 200, 404]),
+        (Method::POST, "/api/users/{admin}", Some(json!({"name": "X"})), [200, 403, 404]),
+        (Method::POST, "/api/users/{member}", Some(json!({"name": "X"})), [200, 200, 404]),
+        (Method::DELETE, "/api/users/{member}", None, [403, 403, 404]),
+        (Method::POST, "/api/users/{member}/invite", None, [200, 403, 404]),
+        (Method::POST, "/api/users/{member}/reset_password", None, [200, 403, 404]),
+        (Method::POST, "/api/users/{admin}/regenerate_api_key", None, [200, 403, 404]),
+        (Method::POST, "/api/users/{member}/regenerate_api_key", None, [200, 200, 404]),
+        (Method::POST, "/api/users/{member}/disable", None, [200, 403, 404]),
+        (Method::POST, "/api/users/{admin}/disable", None, [403, 403, 404]),
+        (Method::DELETE, "/api/users/{member}/disable", None, [200, 403, 404]),
+        (Method::GET, "/api/groups", None, [200, 200, 404]),
+        (Method::POST, "/api/groups", Some(json!({"name": "G"})), [200, 403, 404]),
+        (Method::GET, "/api/groups/1", None, [200, 403, 404]),
+        (Method::GET, "/api/groups/2", None, [200, 200, 404]),
+        (Method::POST, "/api/groups/2", Some(json!({"name": "G"})), [400, 403, 404]),
+        (Method::DELETE, "/api/groups/2", None, [400, 403, 404]),
+        (Method::GET, "/api/groups/1/members", None, [200, 403, 404]),
+        (Method::GET, "/api/groups/2/members", None, [200, 200, 404]),
+        (Method::POST, "/api/groups/1/members", Some(json!({"user_id": "{member}"})), [200, 403, 404]),
+        (Method::DELETE, "/api/groups/2/members/{member}", None, [200, 403, 404]),
+    ]
+}
+
+fn fill(text: &str, env: &Env) -> String {
+    text.replace("{member}", &env.member_id.to_string()).replace("{admin}", &env.admin_id.to_string())
+}
+
+fn fill_body(body: &Option<Value>, env: &Env) -> Option<Value> {
+    body.as_ref().map(|value| {
+        let text = fill(&value.to_string(), env);
+        // A quoted id placeholder becomes a number.
+        let text = text.replace(&format!("\"{}\"", env.member_id), &env.member_id.to_string());
+        serde_json::from_str(&text).expect("table bodies are JSON")
+    })
+}
+
+dashi_testkit::backend_tests! {
+    async fn every_endpoint_refuses_who_may_not(db: TestDb) {
+        let env = Env::start(db).await;
+        let mut failures = Vec::new();
+        for (method, path, body, expected) in table() {
+            for (role, status) in [Role::Admin, Role::Member, Role::Anonymous].into_iter().zip(expected) {
+                let who = match role {
+                    Role::Admin => Who::Key(current_key(&env, env.admin_id).await),
+                    Role::Member => Who::Key(current_key(&env, env.member_id).await),
+                    Role::Anonymous => Who::Anonymous,
+                };
+                let path = fill(path, &env);
+                let reply = env.call(method.clone(), &path, &who, fill_body(&body, &env)).await;
+                if reply.status.as_u16() != status {
+                    failures.push(format!("{method} {path} as {role:?}: expected {status}, got {} {}", reply.status, reply.text));
+                }
+                if reply.status != StatusCode::OK && !reply.json["message"].is_string() {
+                    failures.push(format!("{method} {path} as {role:?}: {} without a JSON message", reply.status));
+                }
+                // Undo state changes that would break later rows.
+                restore(&env).await;
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+/// A row may have regenerated a key; read the current one.
+async fn current_key(env: &Env, user_id: i64) -> String {
+    let org = env.app.default_org().await.unwrap().unwrap();
+    dashi_store::user_by_id(env.app.store(), org.id, dashi_core::UserId(user_id)).await.unwrap().unwrap().api_key
+}
+
+/// Re-enables both users and puts the member back into exactly the default group.
+async fn restore(env: &Env) {
+    let now = chrono::Utc::now();
+    dashi_store::set_disabled(env.app.store(), dashi_core::UserId(env.member_id), None, now).await.unwrap();
+    dashi_store::set_disabled(env.app.store(), dashi_core::UserId(env.admin_id), None, now).await.unwrap();
+    dashi_store::add_member(env.app.store(), dashi_core::UserId(env.member_id), dashi_core::GroupId(2)).await.unwrap();
+    dashi_store::remove_member(env.app.store(), dashi_core::UserId(env.member_id), dashi_core::GroupId(1)).await.unwrap();
+}
