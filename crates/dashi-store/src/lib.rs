@@ -9,8 +9,10 @@ mod db;
 mod error;
 mod event;
 mod group;
+mod lease;
 mod org;
 mod page;
+mod process;
 mod session;
 mod tx;
 mod user;
@@ -19,8 +21,13 @@ pub use db::{Dialect, Pool, Store, StoreSettings, redact};
 pub use error::{Error, Result};
 pub use event::{NewEvent, events_with_action, record_event};
 pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
+pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};
 pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
 pub use page::{Page, PageRequest};
+pub use process::{
+    NewProcess, Presence, Process, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, deregister_process, heartbeat_process,
+    list_processes, prune_dead_processes, register_process,
+};
 pub use session::{
     Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
 };
