@@ -10,6 +10,7 @@ mod id;
 mod password;
 mod permission;
 mod queue;
+mod result;
 mod secret;
 mod user;
 
@@ -22,5 +23,6 @@ pub use permission::{
     GroupType, Permission,
 };
 pub use queue::{Queue, UnknownQueue};
+pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
 pub use secret::{OptionsCipher, SecretError};
 pub use user::{gravatar_url, is_plausible_email, normalize_email};
