@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::pages::routes())
         .merge(routes::users::routes())
         .merge(routes::groups::routes())
+        .merge(routes::data_sources::routes())
+        .merge(routes::jobs::routes())
         .merge(routes::ui::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::new())

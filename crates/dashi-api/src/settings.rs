@@ -16,6 +16,8 @@ pub struct ApiSettings {
     pub login_throttle_period: Duration,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a request that waits for a worker (connection test) waits before answering.
+    pub job_wait: Duration,
 }
 
 impl Default for ApiSettings {
@@ -27,6 +29,7 @@ impl Default for ApiSettings {
             login_throttle_count: 50,
             login_throttle_period: Duration::from_secs(3600),
             max_body_bytes: 16 * 1024 * 1024,
+            job_wait: Duration::from_secs(30),
         }
     }
 }

@@ -6,33 +6,64 @@
 
 mod actor;
 mod auth;
+mod data_source;
 mod error;
 mod group;
+mod job;
 mod settings;
 mod token;
 mod user;
 
 pub use actor::{Actor, Credential};
+pub use data_source::{
+    Access, DataSourceInput, REFRESH_SCHEMA_JOB, SECRET_MASK, SchemaAnswer, TEST_CONNECTION_JOB, VisibleDataSource,
+    access_to,
+};
+pub use job::JobStatus;
 pub use auth::{DEFAULT_ORG_SLUG, NewSession, SetupForm};
 pub use error::{Error, Result};
 pub use settings::{AppSettings, FormatDefaults};
 pub use user::{Invited, LinkKind, UserListRequest, UserSummary, UserUpdate};
 
-use dashi_core::OptionsCipher;
+use std::sync::Arc;
+
+use dashi_core::{KindInfo, OptionsCipher};
+use dashi_queue::{Dispatcher, InProcessDispatcher, JobQueue};
 use dashi_store::Store;
 
 /// The application: the store plus what every use case needs. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
     store: Store,
-    settings: std::sync::Arc<AppSettings>,
+    settings: Arc<AppSettings>,
     cipher: OptionsCipher,
+    queue: JobQueue,
+    catalog: Arc<Vec<KindInfo>>,
 }
 
 impl App {
+    /// An app on `store` with the in-process dispatcher and no data-source kinds; the binary
+    /// adds the real catalog and, in distributed mode, the Redis dispatcher.
     pub fn new(store: Store, settings: AppSettings) -> App {
         let cipher = OptionsCipher::new(&settings.secret_key);
-        App { store, settings: std::sync::Arc::new(settings), cipher }
+        let queue = JobQueue::new(store.clone(), Arc::new(InProcessDispatcher::new(store.clone())));
+        App { store, settings: Arc::new(settings), cipher, queue, catalog: Arc::new(Vec::new()) }
+    }
+
+    /// Replaces the dispatcher that wakes workers.
+    pub fn with_dispatcher(mut self, dispatcher: Arc<dyn Dispatcher>) -> App {
+        self.queue = JobQueue::new(self.store.clone(), dispatcher);
+        self
+    }
+
+    /// Sets the kinds of data source this deployment can run.
+    pub fn with_catalog(mut self, catalog: Vec<KindInfo>) -> App {
+        self.catalog = Arc::new(catalog);
+        self
+    }
+
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
     }
 
     pub fn store(&self) -> &Store {

@@ -5,10 +5,12 @@
 //! knows HTTP or Redash's JSON. Migrations live in `migrations/{postgres,sqlite}` with the same
 //! version numbers, checked by a parity test.
 
+mod data_source;
 mod db;
 mod error;
 mod event;
 mod group;
+mod job;
 mod lease;
 mod org;
 mod page;
@@ -17,10 +19,18 @@ mod session;
 mod tx;
 mod user;
 
+pub use data_source::{
+    DataSource, DataSourceFields, DataSourceId, cached_schema, data_source_by_id, delete_data_source,
+    insert_data_source, link_group, list_data_sources, set_paused, store_schema, unlink_group, update_data_source,
+};
 pub use db::{Dialect, Pool, Store, StoreSettings, redact};
 pub use error::{Error, Result};
 pub use event::{NewEvent, events_with_action, record_event};
 pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
+pub use job::{
+    Claim, Enqueued, Job, JobId, JobState, NewJob, Outcome, claim, due_job_ids, enqueue, finish, is_cancel_requested,
+    job_by_id, position_in_queue, reclaim_expired, renew, request_cancel,
+};
 pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};
 pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
 pub use page::{Page, PageRequest};

@@ -31,6 +31,7 @@ impl PageRequest {
 pub(crate) enum Value {
     Int(i64),
     Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// The WHERE clause of a list statement with its values, in placeholder order.
@@ -69,6 +70,7 @@ macro_rules! bind_values {
             query = match value {
                 $crate::page::Value::Int(v) => query.bind(*v),
                 $crate::page::Value::Text(v) => query.bind(v.clone()),
+                $crate::page::Value::Time(v) => query.bind(*v),
             };
         }
         query

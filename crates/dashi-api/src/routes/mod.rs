@@ -1,6 +1,8 @@
 //! One module per area; each exposes `routes()` with its paths at the top.
 
+pub(crate) mod data_sources;
 pub(crate) mod groups;
+pub(crate) mod jobs;
 pub(crate) mod pages;
 pub(crate) mod session;
 pub(crate) mod ui;

@@ -3,9 +3,11 @@
 //! Domain types never derive `Serialize` for the API's sake; every field name and format a
 //! Redash client reads is spelled out here.
 
+mod data_source;
 mod page;
 mod user;
 
+pub(crate) use data_source::{data_source_json, full_data_source_json, group_data_source_json, job_json, kind_json};
 pub(crate) use page::{PageParams, paginated};
 pub(crate) use user::{group_json, user_json};
 

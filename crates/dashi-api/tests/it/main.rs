@@ -1,5 +1,6 @@
 //! API tests: the router called without a socket, on both metadata backends.
 
 mod accounts;
+mod data_sources;
 mod permissions;
 mod support;

@@ -4,7 +4,7 @@
 //! member or remove them from the default group are undone after each call, so every row sees
 //! the same starting point.
 
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use dashi_testkit::TestDb;
 use serde_json::{Value, json};
 
@@ -47,25 +47,45 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 3])> {
         (Method::GET, "/api/groups/2/members", None, [200, 200, 404]),
         (Method::POST, "/api/groups/1/members", Some(json!({"user_id": "{member}"})), [200, 403, 404]),
         (Method::DELETE, "/api/groups/2/members/{member}", None, [200, 403, 404]),
+        (Method::GET, "/api/groups/2/data_sources", None, [200, 403, 404]),
+        (Method::POST, "/api/groups/1/data_sources", Some(json!({"data_source_id": "{source}"})), [200, 403, 404]),
+        (Method::POST, "/api/groups/2/data_sources/{source}", Some(json!({"view_only": false})), [200, 403, 404]),
+        (Method::DELETE, "/api/groups/1/data_sources/{source}", None, [200, 403, 404]),
+        (Method::GET, "/api/data_sources", None, [200, 200, 404]),
+        (Method::GET, "/api/data_sources/types", None, [200, 403, 404]),
+        (Method::POST, "/api/data_sources", Some(json!({"name": "N", "type": "pg", "options": {"dbname": "d"}})), [200, 403, 404]),
+        (Method::GET, "/api/data_sources/{source}", None, [200, 200, 404]),
+        (Method::POST, "/api/data_sources/{source}", Some(json!({"name": "S", "type": "pg", "options": {"dbname": "d"}})), [200, 403, 404]),
+        (Method::POST, "/api/data_sources/{source}/pause", None, [200, 403, 404]),
+        (Method::DELETE, "/api/data_sources/{source}/pause", None, [200, 403, 404]),
+        (Method::POST, "/api/data_sources/{source}/test", None, [200, 403, 404]),
+        (Method::GET, "/api/data_sources/{source}/schema", None, [200, 200, 404]),
+        (Method::GET, "/api/jobs/none", None, [404, 404, 404]),
+        (Method::DELETE, "/api/jobs/none", None, [404, 404, 404]),
+        (Method::DELETE, "/api/data_sources/{source}", None, [204, 403, 404]),
     ]
 }
 
-fn fill(text: &str, env: &Env) -> String {
-    text.replace("{member}", &env.member_id.to_string()).replace("{admin}", &env.admin_id.to_string())
+fn fill(text: &str, env: &Env, source: i64) -> String {
+    text.replace("{member}", &env.member_id.to_string())
+        .replace("{admin}", &env.admin_id.to_string())
+        .replace("{source}", &source.to_string())
 }
 
-fn fill_body(body: &Option<Value>, env: &Env) -> Option<Value> {
+fn fill_body(body: &Option<Value>, env: &Env, source: i64) -> Option<Value> {
     body.as_ref().map(|value| {
-        let text = fill(&value.to_string(), env);
         // A quoted id placeholder becomes a number.
-        let text = text.replace(&format!("\"{}\"", env.member_id), &env.member_id.to_string());
+        let text = value.to_string().replace("\"{member}\"", "{member}").replace("\"{source}\"", "{source}");
+        let text = fill(&text, env, source);
         serde_json::from_str(&text).expect("table bodies are JSON")
     })
 }
 
 dashi_testkit::backend_tests! {
     async fn every_endpoint_refuses_who_may_not(db: TestDb) {
-        let env = Env::start(db).await;
+        let settings = dashi_api::ApiSettings { job_wait: std::time::Duration::from_millis(100), ..Default::default() };
+        let env = Env::start_with(db, settings).await;
+        let source = env.data_source("Shop").await;
         let mut failures = Vec::new();
         for (method, path, body, expected) in table() {
             for (role, status) in [Role::Admin, Role::Member, Role::Anonymous].into_iter().zip(expected) {
@@ -74,16 +94,16 @@ dashi_testkit::backend_tests! {
                     Role::Member => Who::Key(current_key(&env, env.member_id).await),
                     Role::Anonymous => Who::Anonymous,
                 };
-                let path = fill(path, &env);
-                let reply = env.call(method.clone(), &path, &who, fill_body(&body, &env)).await;
+                let path = fill(path, &env, source);
+                let reply = env.call(method.clone(), &path, &who, fill_body(&body, &env, source)).await;
                 if reply.status.as_u16() != status {
                     failures.push(format!("{method} {path} as {role:?}: expected {status}, got {} {}", reply.status, reply.text));
                 }
-                if reply.status != StatusCode::OK && !reply.json["message"].is_string() {
+                if !reply.status.is_success() && !reply.json["message"].is_string() {
                     failures.push(format!("{method} {path} as {role:?}: {} without a JSON message", reply.status));
                 }
                 // Undo state changes that would break later rows.
-                restore(&env).await;
+                restore(&env, source).await;
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -96,11 +116,18 @@ async fn current_key(env: &Env, user_id: i64) -> String {
     dashi_store::user_by_id(env.app.store(), org.id, dashi_core::UserId(user_id)).await.unwrap().unwrap().api_key
 }
 
-/// Re-enables both users and puts the member back into exactly the default group.
-async fn restore(env: &Env) {
+/// Re-enables both users, puts the member back into exactly the default group, and gives the
+/// default group full access to the data source again.
+async fn restore(env: &Env, source: i64) {
     let now = chrono::Utc::now();
     dashi_store::set_disabled(env.app.store(), dashi_core::UserId(env.member_id), None, now).await.unwrap();
     dashi_store::set_disabled(env.app.store(), dashi_core::UserId(env.admin_id), None, now).await.unwrap();
     dashi_store::add_member(env.app.store(), dashi_core::UserId(env.member_id), dashi_core::GroupId(2)).await.unwrap();
     dashi_store::remove_member(env.app.store(), dashi_core::UserId(env.member_id), dashi_core::GroupId(1)).await.unwrap();
+    let data_source = dashi_store::DataSourceId(source);
+    let org = env.app.default_org().await.unwrap().unwrap();
+    // The last row deletes the data source; there is nothing to restore after it.
+    if dashi_store::data_source_by_id(env.app.store(), org.id, data_source).await.unwrap().is_some() {
+        dashi_store::link_group(env.app.store(), data_source, dashi_core::GroupId(2), false).await.unwrap();
+    }
 }

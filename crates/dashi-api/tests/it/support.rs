@@ -15,6 +15,31 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password";
 pub const MEMBER_PASSWORD: &str = "member-password";
 
+/// A catalog entry shaped like the PostgreSQL runner's, so data-source endpoints have a kind
+/// to validate against (catalog data only; no runner is involved in API tests).
+pub fn catalog() -> Vec<dashi_core::KindInfo> {
+    vec![dashi_core::KindInfo {
+        type_name: "pg".into(),
+        display_name: "PostgreSQL".into(),
+        syntax: "sql".into(),
+        supports_auto_limit: true,
+        configuration_schema: serde_json::json!({
+            "type": "object",
+            "properties": {
+                "host": {"type": "string", "default": "127.0.0.1"},
+                "port": {"type": "number", "default": 5432},
+                "user": {"type": "string"},
+                "password": {"type": "string"},
+                "dbname": {"type": "string", "title": "Database Name"}
+            },
+            "order": ["host", "port", "user", "password", "dbname"],
+            "required": ["dbname"],
+            "secret": ["password"],
+            "extra_options": []
+        }),
+    }]
+}
+
 /// Who makes a request.
 #[derive(Clone, Debug)]
 pub enum Who {
@@ -63,7 +88,7 @@ impl Env {
 
     pub async fn start_with(db: TestDb, api_settings: ApiSettings) -> Env {
         let store = open_store(&db).await;
-        let app = App::new(store, AppSettings::with_secrets("test-secret", "test-cookie-secret"));
+        let app = App::new(store, AppSettings::with_secrets("test-secret", "test-cookie-secret")).with_catalog(catalog());
         let admin = app
             .setup(&SetupForm {
                 name: "Ada Admin".into(),
@@ -95,6 +120,14 @@ impl Env {
 
     pub fn member(&self) -> Who {
         Who::Key(self.member_key.clone())
+    }
+
+    /// Creates a `pg` data source as the admin and returns its id.
+    pub async fn data_source(&self, name: &str) -> i64 {
+        let body = serde_json::json!({"name": name, "type": "pg", "options": {"dbname": "shop", "password": "s3cret", "port": 5432}});
+        let reply = self.call(Method::POST, "/api/data_sources", &self.admin(), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.json["id"].as_i64().expect("id")
     }
 
     /// Sends a request; `body` is JSON for API paths.
