@@ -8,6 +8,7 @@ mod api_key;
 mod fault;
 mod id;
 mod kind;
+mod mustache;
 mod password;
 mod permission;
 mod queue;
@@ -19,6 +20,7 @@ pub use api_key::generate_api_key;
 pub use fault::{Classify, Fault};
 pub use id::{GroupId, OrgId, UserId};
 pub use kind::KindInfo;
+pub use mustache::{Escape, MustacheError, Node, Template};
 pub use password::{PasswordCheck, hash_password, verify_password, MIN_PASSWORD_LENGTH};
 pub use permission::{
     ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,

@@ -1,0 +1,3 @@
+//! dashi-core's integration tests, one binary: a module per topic.
+
+mod mustache_spec;
