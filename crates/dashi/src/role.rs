@@ -1,0 +1,185 @@
+//! The roles: `all`, `server`, `worker` and `scheduler`, each wired from the settings.
+//!
+//! Every role runs as tasks under one [`CancellationToken`] tree: the signal handler cancels the
+//! root, each task holds a child, drains and returns. If any task fails, the others are cancelled
+//! and the process exits non-zero; a graceful stop exits 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use dashi_api::AppState;
+use dashi_app::App;
+use dashi_config::Settings;
+use dashi_scheduler::Scheduler;
+use dashi_worker::Worker;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::health;
+use crate::lock::DataDirLock;
+use crate::wiring::{self, Migrations};
+
+type Tasks = JoinSet<anyhow::Result<()>>;
+
+/// Every role in one process on one runtime: the embedded default.
+pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
+    let _lock = DataDirLock::acquire(&settings.data_dir)?;
+    let secrets = settings.secrets()?;
+    if let Some(path) = &secrets.generated_in {
+        info!(file = %path.display(), "no secret key configured; using the one kept in the data folder");
+    }
+    let store = wiring::open_store(&settings, Migrations::Apply).await?;
+    let app = App::new(store.clone(), wiring::app_settings(&settings, &secrets));
+    let listener = bind_server(settings.bind).await?;
+    let url = wiring::public_url(&settings, listener.local_addr()?);
+    let needs_setup = app.needs_setup().await.context("cannot read the organizations")?;
+
+    let mut tasks = Tasks::new();
+    let state = AppState::new(app, wiring::api_settings(&settings));
+    tasks.spawn(serve(listener, state, shutdown.child_token()));
+    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings));
+    let worker_token = shutdown.child_token();
+    tasks.spawn(async move {
+        worker.run(worker_token).await;
+        Ok(())
+    });
+    let scheduler = Scheduler::new(store.clone(), wiring::scheduler_settings());
+    let scheduler_token = shutdown.child_token();
+    tasks.spawn(async move {
+        scheduler.run(scheduler_token).await;
+        Ok(())
+    });
+
+    info!(url = %url, data_dir = %settings.data_dir.display(), "dashi is running");
+    if needs_setup {
+        info!("open {url}/setup to create the first admin");
+    }
+    let outcome = supervise(tasks, &shutdown).await;
+    store.close().await;
+    outcome
+}
+
+/// The HTTP API and web UI.
+pub(crate) async fn server(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let secrets = settings.secrets()?;
+    let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
+    let app = App::new(store.clone(), wiring::app_settings(&settings, &secrets));
+    let listener = bind_server(settings.bind).await?;
+    let url = wiring::public_url(&settings, listener.local_addr()?);
+    let mut tasks = Tasks::new();
+    tasks.spawn(serve(listener, AppState::new(app, wiring::api_settings(&settings)), shutdown.child_token()));
+    info!(url = %url, "dashi server is running");
+    let outcome = supervise(tasks, &shutdown).await;
+    store.close().await;
+    outcome
+}
+
+/// A worker, with its health listener when `DASHI_HEALTH_BIND` is set.
+pub(crate) async fn worker(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // Workers decrypt data-source options, so they need the same key as the servers.
+    settings.secrets()?;
+    let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
+    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings));
+    let mut tasks = Tasks::new();
+    if let Some(address) = settings.health_bind {
+        let listener = health::bind(address).await?;
+        let watch = worker.health();
+        let report: health::Report = Arc::new(move || {
+            let current = watch.borrow().clone();
+            (current.heartbeat_ok, Value::Object(health::process_json(&current)))
+        });
+        tasks.spawn(health::serve(listener, report, shutdown.child_token()));
+    }
+    let token = shutdown.child_token();
+    tasks.spawn(async move {
+        worker.run(token).await;
+        Ok(())
+    });
+    let outcome = supervise(tasks, &shutdown).await;
+    store.close().await;
+    outcome
+}
+
+/// A scheduler, with its health listener when `DASHI_HEALTH_BIND` is set.
+pub(crate) async fn scheduler(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
+    let scheduler = Scheduler::new(store.clone(), wiring::scheduler_settings());
+    let mut tasks = Tasks::new();
+    if let Some(address) = settings.health_bind {
+        let listener = health::bind(address).await?;
+        let watch = scheduler.health();
+        let report: health::Report = Arc::new(move || {
+            let current = watch.current();
+            let mut body = health::process_json(&current.process);
+            body.insert("leader".into(), json!(current.leader));
+            (current.process.heartbeat_ok, Value::Object(body))
+        });
+        tasks.spawn(health::serve(listener, report, shutdown.child_token()));
+    }
+    let token = shutdown.child_token();
+    tasks.spawn(async move {
+        scheduler.run(token).await;
+        Ok(())
+    });
+    let outcome = supervise(tasks, &shutdown).await;
+    store.close().await;
+    outcome
+}
+
+async fn bind_server(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("DASHI_BIND: cannot listen on {address}"))?;
+    info!(addr = %listener.local_addr()?, "server listening");
+    Ok(listener)
+}
+
+/// Serves the router until `shutdown` fires, then lets open requests finish.
+async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let service = dashi_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server failed")?;
+    info!("server stopped");
+    Ok(())
+}
+
+/// Waits for every task. The first failure, or a task ending before a stop was asked for,
+/// cancels the rest; the process then exits non-zero.
+async fn supervise(mut tasks: Tasks, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = match joined {
+            Ok(outcome) => outcome,
+            Err(error) => Err(anyhow::Error::new(error).context("a role task panicked")),
+        };
+        match outcome {
+            Err(error) => {
+                if first_error.is_none() {
+                    warn!(error = format!("{error:#}"), "stopping every role after a failure");
+                    first_error = Some(error);
+                }
+                shutdown.cancel();
+            }
+            Ok(()) if !shutdown.is_cancelled() => {
+                first_error.get_or_insert_with(|| anyhow::anyhow!("a role stopped without being asked to"));
+                shutdown.cancel();
+            }
+            Ok(()) => {}
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => {
+            info!("stopped");
+            Ok(())
+        }
+    }
+}

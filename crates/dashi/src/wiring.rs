@@ -1,0 +1,172 @@
+//! From `Settings` to what each crate takes: the store, the application, the API and the roles.
+//!
+//! `dashi-config` does not know the other crates' settings types, and they do not know it; this
+//! module is the one place that maps one onto the other.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use dashi_api::ApiSettings;
+use dashi_app::{AppSettings, FormatDefaults};
+use dashi_config::{Secrets, Settings};
+use dashi_scheduler::SchedulerSettings;
+use dashi_store::{Store, StoreSettings};
+use dashi_worker::WorkerSettings;
+use tracing::info;
+
+use crate::lock;
+
+/// Whether opening the store also applies pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Migrations {
+    /// Always (`dashi migrate`, `dashi all`).
+    Apply,
+    /// Only on SQLite, where the data is local and nobody else runs `dashi migrate` for us;
+    /// on PostgreSQL migrating is a deploy step of its own.
+    ApplyIfEmbedded,
+    /// Never (`dashi status`: looking must not change anything).
+    Skip,
+}
+
+/// Connects to the metadata database, creating the folder of a SQLite file if needed.
+pub(crate) async fn open_store(settings: &Settings, migrations: Migrations) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let sqlite_file = lock::sqlite_file(url.expose());
+    let folder = sqlite_file.as_deref().and_then(std::path::Path::parent);
+    if let Some(folder) = folder.filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
+    }
+    let store_settings = StoreSettings { url: url.expose().to_owned(), max_connections: settings.db_pool_size };
+    let store = Store::connect(&store_settings)
+        .await
+        .with_context(|| format!("cannot open the metadata database {url}"))?;
+    let migrate = match migrations {
+        Migrations::Apply => true,
+        Migrations::ApplyIfEmbedded => sqlite_file.is_some(),
+        Migrations::Skip => false,
+    };
+    if migrate {
+        let _guard = match &sqlite_file {
+            Some(file) => Some(lock::migration_lock(file).await?),
+            None => None,
+        };
+        store.migrate().await.with_context(|| format!("cannot migrate the metadata database {url}"))?;
+        info!(database = %url, "metadata database is up to date");
+    }
+    Ok(store)
+}
+
+/// The application layer's settings.
+pub(crate) fn app_settings(settings: &Settings, secrets: &Secrets) -> AppSettings {
+    let mut app = AppSettings::with_secrets(secrets.secret_key.expose(), secrets.cookie_secret.expose());
+    app.base_url = settings.base_url.clone();
+    app.session_expiry = settings.session_expiry_time;
+    app.remember_duration = settings.remember_cookie_duration;
+    app.invitation_token_max_age = settings.invitation_token_max_age;
+    app.password_login_enabled = settings.password_login_enabled;
+    app.mail_configured = settings.mail_configured();
+    app.google_login_enabled = settings.google_login_enabled();
+    app.ldap_login_enabled = settings.ldap_login_enabled;
+    app.formats = FormatDefaults {
+        date_format: settings.date_format.clone(),
+        time_format: settings.time_format.clone(),
+        integer_format: settings.integer_format.clone(),
+        float_format: settings.float_format.clone(),
+        thousands_separator: settings.thousands_separator.clone(),
+        decimal_separator: settings.decimal_separator.clone(),
+        null_value: settings.null_value.clone(),
+    };
+    app.dashboard_refresh_intervals = settings.dashboard_refresh_intervals.clone();
+    app.query_refresh_intervals = settings.query_refresh_intervals.clone();
+    app.page_size = settings.page_size;
+    app.page_size_options = settings.page_size_options.clone();
+    app.blocked_domains = settings.blocked_domains.clone();
+    app
+}
+
+/// The HTTP layer's settings; what no setting covers keeps the API's default.
+pub(crate) fn api_settings(settings: &Settings) -> ApiSettings {
+    ApiSettings {
+        session_cookie_name: settings.session_cookie_name.clone(),
+        cookies_secure: settings.cookies_secure,
+        enforce_csrf: settings.enforce_csrf,
+        login_throttle_count: settings.throttle_login_pattern.count,
+        login_throttle_period: settings.throttle_login_pattern.period,
+        max_body_bytes: settings.max_body_bytes,
+        ..ApiSettings::default()
+    }
+}
+
+pub(crate) fn worker_settings(settings: &Settings) -> WorkerSettings {
+    WorkerSettings::new(settings.worker_queues.clone(), settings.worker_concurrency(), hostname())
+}
+
+pub(crate) fn scheduler_settings() -> SchedulerSettings {
+    SchedulerSettings::new(hostname())
+}
+
+/// This machine's name, for process ids; `localhost` if the system will not say.
+pub(crate) fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The URL people open: the configured base URL, else the bound address (a wildcard address
+/// shown as loopback, which is what works from the same machine).
+pub(crate) fn public_url(settings: &Settings, bound: SocketAddr) -> String {
+    if let Some(base_url) = &settings.base_url {
+        return base_url.clone();
+    }
+    let mut address = bound;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{address}")
+}
+
+#[cfg(test)]
+mod tests {
+    use dashi_config::Sources;
+
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        Settings::load(&Sources::from_env(env.iter().copied())).expect("settings load")
+    }
+
+    #[test]
+    fn settings_reach_the_app_and_the_api() {
+        let settings = settings(&[
+            ("REDASH_SESSION_COOKIE_NAME", "redash_session"),
+            ("REDASH_THROTTLE_LOGIN_PATTERN", "10/minute"),
+            ("REDASH_DATE_FORMAT", "YYYY-MM-DD"),
+            ("REDASH_MAIL_DEFAULT_SENDER", "bi@example.com"),
+            ("REDASH_COOKIE_SECRET", "cookie"),
+        ]);
+        let secrets = settings.secrets().expect("secrets");
+        let app = app_settings(&settings, &secrets);
+        assert_eq!((app.secret_key.as_str(), app.cookie_secret.as_str()), ("cookie", "cookie"));
+        assert_eq!(app.formats.date_format, "YYYY-MM-DD");
+        assert!(app.mail_configured);
+        let api = api_settings(&settings);
+        assert_eq!(api.session_cookie_name, "redash_session");
+        assert_eq!((api.login_throttle_count, api.login_throttle_period.as_secs()), (10, 60));
+        assert!(api.enforce_csrf);
+    }
+
+    #[test]
+    fn wildcard_binds_are_shown_as_loopback() {
+        let settings = settings(&[]);
+        let url = public_url(&settings, "0.0.0.0:5000".parse().expect("address"));
+        assert_eq!(url, "http://127.0.0.1:5000");
+        let settings = self::settings(&[("DASHI_BASE_URL", "https://bi.example.com")]);
+        assert_eq!(public_url(&settings, "0.0.0.0:5000".parse().expect("address")), "https://bi.example.com");
+    }
+}
