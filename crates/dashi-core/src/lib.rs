@@ -11,6 +11,7 @@ mod kind;
 mod mustache;
 mod password;
 mod permission;
+mod query_hash;
 mod queue;
 mod result;
 mod secret;
@@ -26,6 +27,7 @@ pub use permission::{
     ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,
     GroupType, Permission,
 };
+pub use query_hash::{apply_auto_limit, query_hash};
 pub use queue::{Queue, UnknownQueue};
 pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
 pub use secret::{OptionsCipher, SecretError};
