@@ -9,6 +9,7 @@ mod fault;
 mod id;
 mod kind;
 mod mustache;
+mod parameter;
 mod password;
 mod permission;
 mod query_hash;
@@ -22,6 +23,10 @@ pub use fault::{Classify, Fault};
 pub use id::{GroupId, OrgId, UserId};
 pub use kind::KindInfo;
 pub use mustache::{Escape, MustacheError, Node, Template};
+pub use parameter::{
+    AppliedQuery, ApplyContext, BoundValue, DropdownValues, EnumOptions, MultiValuesOptions,
+    ParameterDefinition, ParameterError, ParameterType, Parameters,
+};
 pub use password::{PasswordCheck, hash_password, verify_password, MIN_PASSWORD_LENGTH};
 pub use permission::{
     ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,
