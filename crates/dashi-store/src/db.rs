@@ -127,13 +127,53 @@ impl Store {
     }
 
     /// Applies every pending migration. Safe to call from several processes at once: sqlx holds
-    /// an advisory lock on PostgreSQL, and SQLite's single writer serialises the rest.
+    /// an advisory lock on PostgreSQL; on SQLite a migrator that loses a race retries.
     pub async fn migrate(&self) -> Result<()> {
-        match &self.backend {
-            Backend::Pg(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
-            Backend::Sqlite { writer, .. } => sqlx::migrate!("migrations/sqlite").run(writer).await?,
+        let writer = match &self.backend {
+            Backend::Pg(pool) => {
+                sqlx::migrate!("migrations/postgres").run(pool).await?;
+                return Ok(());
+            }
+            Backend::Sqlite { writer, .. } => writer,
+        };
+        // sqlx takes no lock on SQLite. Two processes migrating one fresh file both find
+        // migration N pending; once the first commits it, the second fails ("table … already
+        // exists") or meets SQLITE_BUSY. Each migration commits together with its bookkeeping
+        // row, so the loser changed nothing: it runs again, finds N applied and goes on. A run
+        // that fails while nobody made progress is a real failure and is returned.
+        async fn n_applied(writer: &SqlitePool) -> i64 {
+            // Before the very first run the bookkeeping table does not exist: nothing applied.
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(writer)
+                .await
+                .unwrap_or(0)
         }
-        Ok(())
+        fn is_busy(error: &sqlx::migrate::MigrateError) -> bool {
+            use sqlx::migrate::MigrateError;
+            let (MigrateError::Execute(sqlx::Error::Database(db))
+            | MigrateError::ExecuteMigration(sqlx::Error::Database(db), _)) = error
+            else {
+                return false;
+            };
+            // Extended result codes; the primary code is the low byte (5 BUSY, 6 LOCKED).
+            let code = db.code().and_then(|code| code.parse::<i32>().ok()).unwrap_or(0);
+            matches!(code & 0xff, 5 | 6)
+        }
+        let migrator = sqlx::migrate!("migrations/sqlite");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let n_before = n_applied(writer).await;
+            let error = match migrator.run(writer).await {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            let contended = is_busy(&error) || n_applied(writer).await > n_before;
+            if !contended || std::time::Instant::now() >= deadline {
+                return Err(error.into());
+            }
+            tracing::debug!(%error, "another process is migrating the database; retrying");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Whether the database answers; used by health checks.
