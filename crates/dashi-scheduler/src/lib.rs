@@ -8,7 +8,7 @@
 //!
 //! Today this is the role's frame: presence, leadership and health. The work a leader does each
 //! tick (due refreshes, alert checks, cleanup) arrives with the queue crate and plugs into
-//! [`Scheduler::lead`].
+//! `Scheduler::lead`.
 
 use std::time::Duration;
 
