@@ -83,11 +83,7 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options.clone())
-                .await?;
+            let writer = connect_sqlite_writer(&options).await?;
             // An in-memory database exists once per connection, so readers must share the writer.
             let reader = if in_memory {
                 writer.clone()
@@ -190,6 +186,27 @@ impl Store {
                 reader.close().await;
                 writer.close().await;
             }
+        }
+    }
+}
+
+/// Opens the single writer connection. Switching a fresh file to WAL takes a lock that
+/// `busy_timeout` does not wait for, so processes starting together (several `dashi migrate`)
+/// retry "database is locked" for a while instead of failing.
+async fn connect_sqlite_writer(options: &SqliteConnectOptions) -> Result<SqlitePool> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let attempt = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(Error::from);
+        match attempt {
+            Err(Error::Unavailable(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
         }
     }
 }

@@ -37,12 +37,14 @@ impl From<sqlx::Error> for Error {
 }
 
 /// PostgreSQL codes that mean "the server cannot serve now" (shutdown, too many connections,
-/// read-only standby), and SQLite's "busy/locked" after its busy timeout.
+/// read-only standby), and SQLite's "busy/locked" after its busy timeout. SQLite reports
+/// extended codes (517 is BUSY_SNAPSHOT); the primary code is the low byte.
 fn is_unavailable_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("57P01" | "57P02" | "57P03" | "53300" | "25006" | "08006" | "08001" | "5" | "6")
-    )
+    match code {
+        Some("57P01" | "57P02" | "57P03" | "53300" | "25006" | "08006" | "08001") => true,
+        Some(other) => other.parse::<i64>().is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
+        None => false,
+    }
 }
 
 /// True when a database error is a unique-constraint violation (both dialects).

@@ -5,20 +5,27 @@
 //! knows HTTP or Redash's JSON. Migrations live in `migrations/{postgres,sqlite}` with the same
 //! version numbers, checked by a parity test.
 
+mod change;
 mod data_source;
 mod db;
 mod error;
 mod event;
+mod favorite;
 mod group;
 mod job;
 mod lease;
 mod org;
 mod page;
 mod process;
+mod query;
+mod query_result;
 mod session;
+mod snippet;
 mod tx;
 mod user;
+mod visualization;
 
+pub use change::Change;
 pub use data_source::{
     DataSource, DataSourceFields, DataSourceId, cached_schema, data_source_by_id, delete_data_source,
     insert_data_source, link_group, list_data_sources, set_paused, store_schema, unlink_group, update_data_source,
@@ -26,6 +33,7 @@ pub use data_source::{
 pub use db::{Dialect, Pool, Store, StoreSettings, redact};
 pub use error::{Error, Result};
 pub use event::{NewEvent, events_with_action, record_event};
+pub use favorite::{FavoriteKind, add_favorite, is_favorite, remove_favorite};
 pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
 pub use job::{
     Claim, Enqueued, Job, JobId, JobState, NewJob, Outcome, claim, due_job_ids, enqueue, finish, is_cancel_requested,
@@ -38,11 +46,24 @@ pub use process::{
     NewProcess, Presence, Process, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, deregister_process, heartbeat_process,
     list_processes, prune_dead_processes, register_process,
 };
+pub use query_result::{
+    NewQueryResult, QueryResult, complete_job_with_result, delete_query_results, latest_query_result,
+    query_result_by_id, referenced_locations, unused_query_results,
+};
+pub use query::{
+    NewQuery, Query, QueryFields, QueryFilter, QueryId, QueryListing, QueryOrder, QueryScope, QueryUpdate, archive_query,
+    has_query_grant, insert_query, link_latest_result, list_queries, query_by_id, query_fields_at, query_tag_counts, query_versions,
+    set_query_api_key, update_query,
+};
 pub use session::{
     Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
+};
+pub use snippet::{
+    QuerySnippet, SnippetFields, SnippetId, delete_snippet, insert_snippet, list_snippets, snippet_by_id, update_snippet,
 };
 pub use user::{
     NewUser, User, UserChanges, UserDetails, UserFilter, UserOrder, add_member, delete_user, insert_user, list_users,
     members_of, remove_member, set_api_key, set_disabled, touch_active_at, update_user, user_by_api_key,
     user_by_email, user_by_id,
 };
+pub use visualization::{NewVisualization, Visualization, VisualizationId, visualizations_of};

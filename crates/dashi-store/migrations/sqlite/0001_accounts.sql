@@ -48,7 +48,7 @@ CREATE INDEX user_groups_group_id ON user_groups (group_id);
 -- Server-side sessions: the cookie carries a random token, the row its SHA-256, so a leaked
 -- database does not hand out live sessions and a disabled user can be logged out everywhere.
 CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL PRIMARY KEY,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
     remember BOOLEAN NOT NULL,
@@ -87,7 +87,7 @@ CREATE INDEX events_org_id_created_at ON events (org_id, created_at);
 
 -- The right of exactly one process to act (the active scheduler). The fence only grows.
 CREATE TABLE leases (
-    name TEXT PRIMARY KEY,
+    name TEXT NOT NULL PRIMARY KEY,
     holder TEXT NOT NULL,
     fence BIGINT NOT NULL,
     expires_at TEXT NOT NULL
@@ -95,7 +95,7 @@ CREATE TABLE leases (
 
 -- One row per running worker/scheduler/server process, renewed by heartbeat.
 CREATE TABLE processes (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL PRIMARY KEY,
     role TEXT NOT NULL,
     hostname TEXT NOT NULL,
     pid BIGINT NOT NULL,
