@@ -15,6 +15,7 @@ mod permission;
 mod query_hash;
 mod queue;
 mod result;
+mod schedule;
 mod secret;
 mod user;
 
@@ -35,5 +36,6 @@ pub use permission::{
 pub use query_hash::{apply_auto_limit, query_hash};
 pub use queue::{Queue, UnknownQueue};
 pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
+pub use schedule::{CronRepeat, Repeat, Schedule, ScheduleError};
 pub use secret::{OptionsCipher, SecretError};
 pub use user::{gravatar_url, is_plausible_email, normalize_email};
