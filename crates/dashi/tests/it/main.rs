@@ -1,6 +1,7 @@
 //! Process tests: the real `dashi` binary started with a temporary data folder and a free port,
 //! driven over HTTP and signals as an operator or a container platform would.
 
+mod account;
 mod migrate;
 mod role;
 mod startup;

@@ -116,15 +116,29 @@ pub async fn finish(mut command: Command) -> (ExitStatus, String, String) {
 
 /// A minimal HTTP/1.1 GET: the status code and the body.
 pub async fn get(address: &str, path: &str) -> (u16, String) {
-    let exchange = async {
+    exchange(address, format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")).await
+}
+
+/// A minimal HTTP/1.1 POST of a form: the status code and the body.
+pub async fn post_form(address: &str, path: &str, form: &str) -> (u16, String) {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    exchange(address, request).await
+}
+
+/// Sends one request on a fresh connection and reads the answer until the server closes it.
+async fn exchange(address: &str, request: String) -> (u16, String) {
+    let talk = async {
         let mut stream = TcpStream::connect(address).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;
         std::io::Result::Ok(String::from_utf8_lossy(&response).into_owned())
     };
-    let response = timeout(DEADLINE, exchange).await.expect("HTTP answer within the deadline").expect("HTTP exchange");
+    let response = timeout(DEADLINE, talk).await.expect("HTTP answer within the deadline").expect("HTTP exchange");
     let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response has a head");
     let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("a status code");
     (status, body.to_owned())
@@ -153,4 +167,20 @@ pub async fn status(data_dir: &Path) -> Value {
     let (status, stdout, stderr) = finish(command).await;
     assert!(status.success(), "dashi status failed: {stderr}");
     serde_json::from_str(&stdout).expect("dashi status --json prints JSON")
+}
+
+/// Runs `command` with `input` on stdin and returns its status, stdout and stderr.
+pub async fn finish_with_input(mut command: Command, input: &str) -> (ExitStatus, String, String) {
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start dashi");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.as_bytes()).await.expect("write stdin");
+    drop(stdin);
+    let output = timeout(DEADLINE, child.wait_with_output())
+        .await
+        .expect("dashi finished within the deadline")
+        .expect("run dashi");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stdout, stderr)
 }
