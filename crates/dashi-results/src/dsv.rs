@@ -154,41 +154,75 @@ enum Parsed {
 }
 
 fn parse_iso(text: &str) -> Option<Parsed> {
-    let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
-    if text.len() == 10 {
+    let bytes = text.as_bytes();
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(number(&bytes[0..4])? as i32, number(&bytes[5..7])?, number(&bytes[8..10])?)?;
+    if bytes.len() == 10 {
         return Some(Parsed::Naive(date.and_time(NaiveTime::MIN)));
     }
-    let rest = text.get(10..)?;
-    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix(' '))?;
-    let (time_text, offset) = split_offset(rest)?;
-    let time = NaiveTime::parse_from_str(time_text, "%H:%M:%S%.f")
-        .or_else(|_| NaiveTime::parse_from_str(time_text, "%H:%M"))
-        .ok()?;
-    let naive = date.and_time(time);
+    if !matches!(bytes[10], b'T' | b' ') {
+        return None;
+    }
+    let (time, offset) = split_offset(&bytes[11..])?;
+    let naive = date.and_time(parse_time(time)?);
     Some(match offset {
         None => Parsed::Naive(naive),
         Some(offset) => Parsed::Aware(naive.and_local_timezone(offset).single()?),
     })
 }
 
-/// Splits `HH:MM[:SS[.f]]` from a trailing `Z` or `±HH[:MM]` offset.
-fn split_offset(text: &str) -> Option<(&str, Option<FixedOffset>)> {
-    if let Some(time) = text.strip_suffix('Z') {
-        return Some((time, Some(FixedOffset::east_opt(0)?)));
-    }
-    let Some(sign_at) = text.rfind(['+', '-']) else { return Some((text, None)) };
-    let (time, offset) = text.split_at(sign_at);
-    let sign = if offset.starts_with('-') { -1 } else { 1 };
-    let digits: String = offset[1..].chars().filter(|c| *c != ':').collect();
-    if !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+/// `HH:MM[:SS[.fraction]]`; fraction digits past nanoseconds are ignored.
+fn parse_time(bytes: &[u8]) -> Option<NaiveTime> {
+    if bytes.len() < 5 || bytes[2] != b':' {
         return None;
     }
-    let (hours, minutes) = match digits.len() {
-        2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+    let (hour, minute) = (number(&bytes[0..2])?, number(&bytes[3..5])?);
+    let mut second = 0;
+    let mut nanosecond = 0;
+    if bytes.len() > 5 {
+        if bytes.len() < 8 || bytes[5] != b':' {
+            return None;
+        }
+        second = number(&bytes[6..8])?;
+        if bytes.len() > 8 {
+            let fraction = bytes[8..].strip_prefix(b".")?;
+            if fraction.is_empty() {
+                return None;
+            }
+            let kept = &fraction[..fraction.len().min(9)];
+            nanosecond = number(kept)? * 10u32.pow(9 - kept.len() as u32);
+            fraction.iter().all(u8::is_ascii_digit).then_some(())?;
+        }
+    }
+    NaiveTime::from_hms_nano_opt(hour, minute, second, nanosecond)
+}
+
+/// Splits the time from a trailing `Z` or `±HH[:MM]`/`±HHMM` offset.
+fn split_offset(bytes: &[u8]) -> Option<(&[u8], Option<FixedOffset>)> {
+    if let Some(time) = bytes.strip_suffix(b"Z") {
+        return Some((time, Some(FixedOffset::east_opt(0)?)));
+    }
+    let Some(sign_at) = bytes.iter().rposition(|byte| matches!(byte, b'+' | b'-')) else {
+        return Some((bytes, None));
+    };
+    let (time, offset) = bytes.split_at(sign_at);
+    let sign = if offset[0] == b'-' { -1 } else { 1 };
+    let (hours, minutes) = match &offset[1..] {
+        [h1, h2] => (number(&[*h1, *h2])?, 0),
+        [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => (number(&[*h1, *h2])?, number(&[*m1, *m2])?),
         _ => return None,
     };
-    Some((time, Some(FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))?)))
+    Some((time, Some(FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60) as i32)?)))
+}
+
+/// ASCII digits as a number; `None` for anything else or more than nine digits.
+fn number(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |total, &byte| byte.is_ascii_digit().then(|| total * 10 + u32::from(byte - b'0')))
 }
 
 #[cfg(test)]
@@ -211,6 +245,11 @@ mod tests {
         check("DD/MM/YYYY HH:mm", "2024-01-02 23:59", "02/01/2024 23:59");
         check("DD/MM/YY", "not a date", "not a date");
         check("DD/MM/YY", "2024-13-02", "2024-13-02");
+        check("DD/MM/YY HH:mm:ss.SSS", "2024-01-02T03:04:05.1234567891Z", "02/01/24 03:04:05.123456");
+        check("DD/MM/YY HH:mm", "2024-01-02T03:04-0330", "02/01/24 03:04");
+        check("DD/MM/YY HH:mm", "2024-01-02T03:04:05.", "2024-01-02T03:04:05.");
+        check("DD/MM/YY HH:mm", "2024-01-02T03:04:05+5", "2024-01-02T03:04:05+5");
+        check("DD/MM/YY HH:mm", "2024-01-02X03:04", "2024-01-02X03:04");
         assert!(strftime_items("DD %Q").is_none());
     }
 }

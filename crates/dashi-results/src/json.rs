@@ -135,7 +135,14 @@ fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
 /// Rewrites a JSON number the way Python's `str()` prints it, as Redash's CSV export does:
 /// integers unchanged, floats in Python's shortest repr (`1.0`, `1e+16`, `1.5e-07`).
 pub(crate) fn python_number(raw: &str) -> std::borrow::Cow<'_, str> {
-    let is_float = raw.bytes().any(|byte| matches!(byte, b'.' | b'e' | b'E'));
+    let has_point = raw.contains('.');
+    let has_exponent = raw.contains(['e', 'E']);
+    // serde_json's fixed notation is Python's too, except below 1e-4 where Python switches to
+    // an exponent (serde_json only below 1e-5): the common case needs no reformatting.
+    if has_point && !has_exponent && !raw.trim_start_matches('-').starts_with("0.0000") {
+        return raw.into();
+    }
+    let is_float = has_point || has_exponent;
     let Some(value) = is_float.then(|| raw.parse::<f64>().ok()).flatten() else {
         return raw.into();
     };
@@ -227,5 +234,8 @@ mod tests {
         check("1234567890123456.0", "1234567890123456.0");
         check("1.2345678901234568e17", "1.2345678901234568e+17");
         check("1e300", "1e+300");
+        check("0.00001234", "1.234e-05");
+        check("-0.00005", "-5e-05");
+        check("0.0", "0.0");
     }
 }
