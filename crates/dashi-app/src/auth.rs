@@ -234,6 +234,28 @@ impl App {
         Ok(())
     }
 
+    /// Appends an audit event for an actor with extra properties.
+    pub(crate) async fn record_event_with(
+        &self,
+        actor: &Actor,
+        action: &str,
+        object_type: &str,
+        object_id: Option<String>,
+        additional_properties: serde_json::Value,
+    ) -> Result<()> {
+        let event = dashi_store::NewEvent {
+            org_id: actor.org_id(),
+            user_id: Some(actor.user_id()),
+            action: action.into(),
+            object_type: object_type.into(),
+            object_id,
+            additional_properties,
+            created_at: Utc::now(),
+        };
+        dashi_store::record_event(&self.store, &event).await?;
+        Ok(())
+    }
+
     /// Appends an audit event.
     pub(crate) async fn record_event(
         &self,

@@ -2,7 +2,9 @@
 //! and the two things only a worker can do for them (test the connection, fetch the schema).
 
 use chrono::Utc;
-use dashi_core::{DEFAULT_GROUP_NAME, GroupId, KindInfo, Permission, Queue};
+use dashi_core::{
+    DEFAULT_GROUP_NAME, DataSourcePayload, GroupId, KindInfo, Permission, Queue, REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+};
 use dashi_store::{DataSource, DataSourceFields, DataSourceId, Job, NewJob};
 use serde_json::{Map, Value};
 
@@ -49,10 +51,6 @@ pub enum SchemaAnswer {
     Cached(Value),
     Fetching(Box<Job>),
 }
-
-/// Job kinds the worker knows for data sources.
-pub const TEST_CONNECTION_JOB: &str = "test_connection";
-pub const REFRESH_SCHEMA_JOB: &str = "refresh_schema";
 
 /// The access an actor has to a data source: admins always have full access; others take the
 /// links of their groups, and are view-only if every matching link is (Redash's rule).
@@ -261,7 +259,8 @@ impl App {
             org_id: Some(actor.org_id()),
             queue: Queue::Schemas.as_str().into(),
             kind: kind.into(),
-            payload: serde_json::json!({"data_source_id": data_source.id.0}),
+            payload: serde_json::to_value(DataSourcePayload { data_source_id: data_source.id.0 })
+                .expect("a plain struct always serialises"),
             data_source_id: Some(data_source.id),
             query_id: None,
             query_hash: None,

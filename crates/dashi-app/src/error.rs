@@ -19,6 +19,13 @@ pub enum Error {
     Conflict(String),
     #[error("Too many attempts. Please try again later.")]
     Throttled,
+    /// Redash compat: a run refused before it started. The API answers these with a failed
+    /// job (status 4) carrying the message, as Redash clients read `job.error` there.
+    #[error("{message}")]
+    RunRefused { fault: Fault, message: String },
+    /// Redash compat: ad-hoc text sent without a data source (Redash answers 401 here).
+    #[error("Please select data source to run this query.")]
+    NoDataSource,
     #[error(transparent)]
     Store(#[from] dashi_store::Error),
     #[error("a background task failed")]
@@ -44,6 +51,8 @@ impl Classify for Error {
             Error::NotFound(_) => Fault::NotFound,
             Error::Conflict(_) => Fault::Conflict,
             Error::Throttled => Fault::Throttled,
+            Error::RunRefused { fault, .. } => *fault,
+            Error::NoDataSource => Fault::Invalid,
             Error::Store(error) => error.fault(),
             Error::Join(_) => Fault::Internal,
         }

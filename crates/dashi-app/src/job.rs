@@ -27,7 +27,7 @@ impl App {
             None
         };
         let result = match (job.kind.as_str(), job.state, job.data_source_id) {
-            (crate::REFRESH_SCHEMA_JOB, JobState::Succeeded, Some(data_source)) => {
+            (dashi_core::REFRESH_SCHEMA_JOB, JobState::Succeeded, Some(data_source)) => {
                 dashi_store::cached_schema(&self.store, data_source).await?.map(|(schema, _)| schema)
             }
             _ => None,

@@ -8,20 +8,27 @@ mod actor;
 mod auth;
 mod data_source;
 mod error;
+mod execute;
 mod group;
 mod job;
+mod query;
 mod settings;
+mod snippet;
 mod token;
 mod user;
 
 pub use actor::{Actor, Credential};
 pub use data_source::{
-    Access, DataSourceInput, REFRESH_SCHEMA_JOB, SECRET_MASK, SchemaAnswer, TEST_CONNECTION_JOB, VisibleDataSource,
-    access_to,
+    Access, DataSourceInput, SECRET_MASK, SchemaAnswer, VisibleDataSource, access_to,
 };
 pub use job::JobStatus;
+pub use query::{
+    ListedQuery, QueryDetails, QueryInput, QueryListRequest, QueryVersion, VisibleQuery, is_safe_query,
+};
+pub use snippet::{SnippetDetails, SnippetInput};
 pub use auth::{DEFAULT_ORG_SLUG, NewSession, SetupForm};
 pub use error::{Error, Result};
+pub use execute::{AdhocRequest, ExecuteOutcome};
 pub use settings::{AppSettings, FormatDefaults};
 pub use user::{Invited, LinkKind, UserListRequest, UserSummary, UserUpdate};
 

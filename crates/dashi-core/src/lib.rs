@@ -7,6 +7,7 @@
 mod api_key;
 mod fault;
 mod id;
+mod job_kind;
 mod kind;
 mod mustache;
 mod parameter;
@@ -17,10 +18,14 @@ mod queue;
 mod result;
 mod schedule;
 mod secret;
+mod sql_format;
 mod user;
 
 pub use api_key::generate_api_key;
 pub use fault::{Classify, Fault};
+pub use job_kind::{
+    DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload, REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+};
 pub use id::{GroupId, OrgId, UserId};
 pub use kind::KindInfo;
 pub use mustache::{Escape, MustacheError, Node, Template};
@@ -38,4 +43,5 @@ pub use queue::{Queue, UnknownQueue};
 pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
 pub use schedule::{CronRepeat, Repeat, Schedule, ScheduleError};
 pub use secret::{OptionsCipher, SecretError};
+pub use sql_format::format_sql;
 pub use user::{gravatar_url, is_plausible_email, normalize_email};

@@ -262,39 +262,37 @@ pub enum Claim {
     Unavailable,
 }
 
-/// Claims a queued, due job for `owner` until `lease_expires_at`, respecting the data source's
-/// concurrency limit (`limit`, if any).
-pub async fn claim(
-    store: &Store,
-    id: &JobId,
-    owner: &str,
-    limit: Option<i64>,
-    lease_expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<Claim> {
+/// Claims a queued, due job for `owner` until `lease_expires_at`, respecting its data source's
+/// concurrency limit.
+pub async fn claim(store: &Store, id: &JobId, owner: &str, lease_expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Claim> {
     let job = match job_by_id(store, id).await? {
         Some(job) if job.state == JobState::Queued && !job.cancel_requested => job,
         _ => return Ok(Claim::Unavailable),
     };
     let dialect = store.dialect();
     let claimed = in_transaction!(store, |conn| {
-        if let (Some(limit), Some(data_source)) = (limit, job.data_source_id) {
-            // Serialises claims per data source on PostgreSQL, so two workers cannot both see
-            // "one slot left"; SQLite's single writer already serialises them.
-            if dialect == Dialect::Postgres {
-                sqlx::query("SELECT id FROM data_sources WHERE id = $1 FOR UPDATE")
-                    .bind(data_source.0)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            let running = sqlx::query_scalar::<_, i64>(
+        if let Some(data_source) = job.data_source_id {
+            // FOR UPDATE serialises claims per data source on PostgreSQL, so two workers cannot
+            // both see "one slot left"; SQLite's single writer already serialises them.
+            let limit_sql = match dialect {
+                Dialect::Postgres => "SELECT concurrency_limit FROM data_sources WHERE id = $1 FOR UPDATE",
+                Dialect::Sqlite => "SELECT concurrency_limit FROM data_sources WHERE id = $1",
+            };
+            let limit = sqlx::query_scalar::<_, Option<i64>>(limit_sql)
+                .bind(data_source.0)
+                .fetch_optional(&mut *conn)
+                .await?
+                .flatten();
+            if let Some(limit) = limit {
+                let running = sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM jobs WHERE data_source_id = $1 AND state = 'running'",
             )
-            .bind(data_source.0)
-            .fetch_one(&mut *conn)
-            .await?;
-            if running >= limit {
-                return Ok(Claim::Parked);
+                .bind(data_source.0)
+                .fetch_one(&mut *conn)
+                .await?;
+                if running >= limit {
+                    return Ok(Claim::Parked);
+                }
             }
         }
         let fence = sqlx::query_scalar::<_, i64>(
@@ -358,6 +356,24 @@ pub async fn finish(store: &Store, id: &JobId, fence: i64, outcome: &Outcome, no
         .bind(state.as_str())
         .bind(result_id)
         .bind(error)
+        .bind(now)
+        .bind(&id.0)
+        .bind(fence)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(updated == 1)
+}
+
+/// Gives a claimed job back to the queue without counting the attempt (a worker shutting down
+/// gracefully before it could finish). Returns whether `fence` still owned it.
+pub async fn hand_back(store: &Store, id: &JobId, fence: i64, now: DateTime<Utc>) -> Result<bool> {
+    let updated = on_pool!(store.writer(), |pool| {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $1 WHERE id = $2 AND fence = $3 AND state = 'running'",
+        )
         .bind(now)
         .bind(&id.0)
         .bind(fence)

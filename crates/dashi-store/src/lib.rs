@@ -36,7 +36,8 @@ pub use event::{NewEvent, events_with_action, record_event};
 pub use favorite::{FavoriteKind, add_favorite, is_favorite, remove_favorite};
 pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
 pub use job::{
-    Claim, Enqueued, Job, JobId, JobState, NewJob, Outcome, claim, due_job_ids, enqueue, finish, is_cancel_requested,
+    Claim, Enqueued, Job, JobId, JobState, NewJob, Outcome, claim, due_job_ids, enqueue, finish, hand_back,
+    is_cancel_requested,
     job_by_id, position_in_queue, reclaim_expired, renew, request_cancel,
 };
 pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use dashi_core::OrgId;
 use dashi_store::{
-    Claim, DataSourceFields, JobId, JobState, NewJob, Outcome, Store, claim, due_job_ids, enqueue, finish,
+    Claim, DataSourceFields, JobId, JobState, NewJob, Outcome, Store, claim, due_job_ids, enqueue, finish, hand_back,
     insert_data_source, job_by_id, reclaim_expired, renew, request_cancel,
 };
 use dashi_testkit::TestDb;
@@ -69,7 +69,7 @@ dashi_testkit::backend_tests! {
         assert!(first.created && !second.created);
         assert_eq!(first.job.id, second.job.id);
         // Once the first finishes, the same work makes a new job.
-        let job = claimed(claim(&store, &first.job.id, "w1", None, Utc::now() + Duration::seconds(30), Utc::now()).await.unwrap());
+        let job = claimed(claim(&store, &first.job.id, "w1", Utc::now() + Duration::seconds(30), Utc::now()).await.unwrap());
         assert!(finish(&store, &job.id, job.fence, &Outcome::Succeeded { result_id: None }, Utc::now()).await.unwrap());
         let third = enqueue(&store, &new_job(org, source, Some("ds:h"), None), Utc::now()).await.unwrap();
         assert!(third.created);
@@ -80,7 +80,7 @@ dashi_testkit::backend_tests! {
         let store = open(&db).await;
         let (org, source) = org_and_source(&store).await;
         let first = enqueue(&store, &new_job(org, source, None, Some("sched:1:2026")), Utc::now()).await.unwrap();
-        let job = claimed(claim(&store, &first.job.id, "w", None, Utc::now() + Duration::seconds(30), Utc::now()).await.unwrap());
+        let job = claimed(claim(&store, &first.job.id, "w", Utc::now() + Duration::seconds(30), Utc::now()).await.unwrap());
         finish(&store, &job.id, job.fence, &Outcome::Failed { error: "boom".into() }, Utc::now()).await.unwrap();
         let again = enqueue(&store, &new_job(org, source, None, Some("sched:1:2026")), Utc::now()).await.unwrap();
         assert!(!again.created);
@@ -92,8 +92,8 @@ dashi_testkit::backend_tests! {
         let (org, source) = org_and_source(&store).await;
         let id = enqueue(&store, &new_job(org, source, None, None), Utc::now()).await.unwrap().job.id;
         let soon = Utc::now() + Duration::seconds(30);
-        let winner = claimed(claim(&store, &id, "w1", None, soon, Utc::now()).await.unwrap());
-        assert!(matches!(claim(&store, &id, "w2", None, soon, Utc::now()).await.unwrap(), Claim::Unavailable));
+        let winner = claimed(claim(&store, &id, "w1", soon, Utc::now()).await.unwrap());
+        assert!(matches!(claim(&store, &id, "w2", soon, Utc::now()).await.unwrap(), Claim::Unavailable));
         assert!(renew(&store, &id, winner.fence, soon, Utc::now()).await.unwrap());
         assert!(!renew(&store, &id, winner.fence + 1, soon, Utc::now()).await.unwrap());
         assert!(!finish(&store, &id, winner.fence - 1, &Outcome::Cancelled, Utc::now()).await.unwrap());
@@ -107,11 +107,11 @@ dashi_testkit::backend_tests! {
         let first = enqueue(&store, &new_job(org, source, None, None), Utc::now()).await.unwrap().job.id;
         let second = enqueue(&store, &new_job(org, source, None, None), Utc::now()).await.unwrap().job.id;
         let soon = Utc::now() + Duration::seconds(30);
-        let running = claimed(claim(&store, &first, "w1", Some(1), soon, Utc::now()).await.unwrap());
-        assert!(matches!(claim(&store, &second, "w2", Some(1), soon, Utc::now()).await.unwrap(), Claim::Parked));
+        let running = claimed(claim(&store, &first, "w1", soon, Utc::now()).await.unwrap());
+        assert!(matches!(claim(&store, &second, "w2", soon, Utc::now()).await.unwrap(), Claim::Parked));
         assert_eq!(due_job_ids(&store, &["adhoc"], Utc::now(), 10).await.unwrap(), vec![second.clone()]);
         finish(&store, &first, running.fence, &Outcome::Succeeded { result_id: None }, Utc::now()).await.unwrap();
-        claimed(claim(&store, &second, "w2", Some(1), soon, Utc::now()).await.unwrap());
+        claimed(claim(&store, &second, "w2", soon, Utc::now()).await.unwrap());
     }
 
     async fn cancel_and_reclaim(db: TestDb) {
@@ -125,13 +125,26 @@ dashi_testkit::backend_tests! {
         // A worker that dies leaves an expired lease: the job is retried once, then failed.
         let id = enqueue(&store, &new_job(org, source, None, None), Utc::now()).await.unwrap().job.id;
         let past = Utc::now() - Duration::seconds(1);
-        let first = claimed(claim(&store, &id, "dead", None, past, Utc::now()).await.unwrap());
+        let first = claimed(claim(&store, &id, "dead", past, Utc::now()).await.unwrap());
         assert_eq!(reclaim_expired(&store, Utc::now()).await.unwrap(), (1, 0));
         assert!(!finish(&store, &id, first.fence, &Outcome::Succeeded { result_id: None }, Utc::now()).await.unwrap());
-        claimed(claim(&store, &id, "dead-again", None, past, Utc::now()).await.unwrap());
+        claimed(claim(&store, &id, "dead-again", past, Utc::now()).await.unwrap());
         assert_eq!(reclaim_expired(&store, Utc::now()).await.unwrap(), (0, 1));
         let failed = job_by_id(&store, &id).await.unwrap().unwrap();
         assert_eq!(failed.state, JobState::Failed);
         assert!(failed.error.unwrap().contains("stopped responding"));
+    }
+
+    async fn a_handed_back_job_keeps_its_attempts(db: TestDb) {
+        let store = open(&db).await;
+        let (org, source) = org_and_source(&store).await;
+        let id = enqueue(&store, &new_job(org, source, None, None), Utc::now()).await.unwrap().job.id;
+        let soon = Utc::now() + Duration::seconds(30);
+        let first = claimed(claim(&store, &id, "stopping", soon, Utc::now()).await.unwrap());
+        assert!(hand_back(&store, &id, first.fence, Utc::now()).await.unwrap());
+        assert!(!hand_back(&store, &id, first.fence, Utc::now()).await.unwrap(), "only a running claim can be handed back");
+        let again = claimed(claim(&store, &id, "next", soon, Utc::now()).await.unwrap());
+        assert_eq!(again.attempts, 1, "a graceful hand-back does not use up a retry");
+        assert!(again.fence > first.fence);
     }
 }

@@ -3,6 +3,7 @@
 mod job;
 mod lease;
 mod process;
+mod query;
 mod schema;
 
 use dashi_store::{Store, StoreSettings};
