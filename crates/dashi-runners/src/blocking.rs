@@ -5,6 +5,7 @@
 //! Cancellation: the driver registers how to interrupt itself ([`Feed::on_cancel`]); when the
 //! token fires, that is called and the run ends as cancelled once the driver has stopped.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dashi_core::{Cell, Column, RowSink};
@@ -32,6 +33,7 @@ pub(crate) struct Feed {
 #[derive(Default)]
 struct Interrupter {
     fired: bool,
+    flag: Arc<AtomicBool>,
     action: Option<Interrupt>,
 }
 
@@ -57,9 +59,10 @@ impl Feed {
         }
     }
 
-    /// Whether the run was cancelled; for drivers that check between steps.
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.sender.is_closed() || lock(&self.interrupt).fired
+    /// A flag that turns true when the run is cancelled, for drivers that poll it (SQLite's
+    /// progress handler): an interrupt sent before a statement starts would be lost.
+    pub(crate) fn cancelled_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&lock(&self.interrupt).flag)
     }
 }
 
@@ -72,6 +75,7 @@ fn fire(interrupter: &Mutex<Interrupter>) {
     let action = {
         let mut interrupter = lock(interrupter);
         interrupter.fired = true;
+        interrupter.flag.store(true, Ordering::Relaxed);
         interrupter.action.take()
     };
     if let Some(action) = action {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::runner::{Runner, RunnerContext};
-use crate::{postgres, sqlite};
+use crate::{mysql, postgres, sqlite};
 
 /// What is known about a kind of data source before it is configured.
 pub struct Kind {
@@ -34,6 +34,7 @@ impl std::fmt::Debug for Kind {
 static KINDS: &[Kind] = &[
     postgres::POSTGRES,
     postgres::REDSHIFT,
+    mysql::MYSQL,
     sqlite::SQLITE,
     #[cfg(feature = "duckdb")]
     crate::duckdb::DUCKDB,
@@ -89,7 +90,7 @@ mod tests {
 
     #[test]
     fn kind_finds_by_redash_type_name() {
-        for name in ["pg", "redshift", "sqlite"] {
+        for name in ["pg", "redshift", "mysql", "sqlite"] {
             assert_eq!(kind(name).map(|kind| kind.type_name), Some(name));
         }
         assert!(kind("postgres").is_none());

@@ -18,6 +18,7 @@ mod guard;
 mod guess;
 mod http;
 mod limit;
+mod mysql;
 mod option;
 mod postgres;
 mod runner;

@@ -79,8 +79,14 @@ impl Engine for Sqlite {
         blocking::drive(
             move |feed| {
                 let connection = Sqlite::connect(&path)?;
+                // The interrupt stops a running statement at once; the progress handler catches
+                // a cancel that came before the statement started.
                 let interrupt = connection.get_interrupt_handle();
                 feed.on_cancel(move || interrupt.interrupt());
+                let cancelled = feed.cancelled_flag();
+                connection
+                    .progress_handler(1000, Some(move || cancelled.load(std::sync::atomic::Ordering::Relaxed)))
+                    .map_err(query_error)?;
                 stream_query(&connection, &sql, &params, feed)
             },
             sink,

@@ -1,4 +1,4 @@
-//! Real services for tests: PostgreSQL and Redis processes this test process owns, and a fresh
+//! Real services for tests: PostgreSQL, Redis and MariaDB processes this test process owns, and a fresh
 //! metadata database per test on either backend.
 //!
 //! A dev-dependency only; nothing in a shipped binary links it. Read [`TestDb`] and
@@ -15,11 +15,13 @@
 //! every test process), else one private server per test process, started on first use.
 
 mod database;
+mod mariadb;
 mod postgres;
 mod process;
 mod redis;
 
 pub use database::{SHARED_POSTGRES_URL_VAR, TestDb};
+pub use mariadb::MariaDbServer;
 pub use postgres::PgServer;
 pub use redis::RedisServer;
 
