@@ -35,9 +35,9 @@ pub enum Error {
     /// The store settings cannot work (bad bucket, missing feature).
     #[error("invalid results store settings: {reason}")]
     Settings { reason: String },
-    /// The thread producing a download stopped without saying why (it panicked).
-    #[error("the result reader stopped unexpectedly")]
-    ReaderStopped,
+    /// A background thread (a download, a spool upload) stopped without saying why: it panicked.
+    #[error("a result task stopped unexpectedly")]
+    TaskFailed,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,7 +55,7 @@ impl Classify for Error {
             | Error::Io(_)
             | Error::Xlsx(_)
             | Error::Settings { .. }
-            | Error::ReaderStopped => Fault::Internal,
+            | Error::TaskFailed => Fault::Internal,
         }
     }
 }
@@ -65,5 +65,21 @@ pub(crate) fn from_store(location: &str, error: object_store::Error) -> Error {
     match error {
         object_store::Error::NotFound { .. } => Error::NotFound { location: location.to_owned() },
         other => Error::Store(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `axum::body::Body::from_stream` and `tokio::spawn` need of our public types.
+    #[test]
+    fn public_types_cross_threads() {
+        fn is_send_sync<T: Send + Sync + 'static>() {}
+        fn is_send<T: Send + 'static>() {}
+        is_send_sync::<Error>();
+        is_send_sync::<crate::ResultsStore>();
+        is_send::<crate::ResultStream>();
+        is_send::<crate::ResultWriter>();
     }
 }

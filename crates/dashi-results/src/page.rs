@@ -54,7 +54,7 @@ impl ResultsStore {
         let request = request.clone();
         tokio::task::spawn_blocking(move || read_page(&store, &storage, &request))
             .await
-            .map_err(|_| Error::ReaderStopped)?
+            .map_err(|_| Error::TaskFailed)?
     }
 }
 

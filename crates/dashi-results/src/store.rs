@@ -213,12 +213,14 @@ impl ResultsStore {
     /// `cleanup_query_results`; callers delete rows first, then blobs, so no row ever points at
     /// a missing blob. The age guard keeps a blob whose row is being inserted right now.
     pub async fn sweep_orphans(&self, referenced: &HashSet<String>, older_than: Duration) -> Result<SweepReport> {
-        let cutoff = Utc::now() - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+        // An age beyond chrono's range means no blob is old enough.
+        let cutoff = chrono::Duration::from_std(older_than).ok().and_then(|age| Utc::now().checked_sub_signed(age));
         let mut report = SweepReport::default();
         let mut listing = std::pin::pin!(self.list());
         while let Some(object) = listing.try_next().await? {
             report.examined += 1;
-            if object.last_modified > cutoff || referenced.contains(&object.location) {
+            let is_old_enough = cutoff.is_some_and(|cutoff| object.last_modified <= cutoff);
+            if !is_old_enough || referenced.contains(&object.location) {
                 continue;
             }
             self.delete(&object.location).await?;
@@ -229,7 +231,7 @@ impl ResultsStore {
         report.abandoned_spool_files =
             tokio::task::spawn_blocking(move || remove_stale_spool_files(&spool_dir, older_than))
                 .await
-                .map_err(|_| Error::ReaderStopped)??;
+                .map_err(|_| Error::TaskFailed)??;
         Ok(report)
     }
 
@@ -252,7 +254,7 @@ impl ResultsStore {
                 Ok(())
             })
             .await
-            .map_err(|_| Error::ReaderStopped)?;
+            .map_err(|_| Error::TaskFailed)?;
         }
         upload(self.inner.objects.as_ref(), &path, location, spooled).await
     }

@@ -75,7 +75,7 @@ impl ResultStream {
         match opened.await {
             Ok(Ok(())) => Ok(ResultStream { inner: Inner::Thread { receiver, task: Some(task) } }),
             Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::ReaderStopped),
+            Err(_) => Err(Error::TaskFailed),
         }
     }
 }
@@ -99,7 +99,7 @@ impl Stream for ResultStream {
                             *task = None;
                             match joined {
                                 Ok(()) => Poll::Ready(None),
-                                Err(_) => Poll::Ready(Some(Err(Error::ReaderStopped))),
+                                Err(_) => Poll::Ready(Some(Err(Error::TaskFailed))),
                             }
                         }
                     }

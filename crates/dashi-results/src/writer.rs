@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use dashi_core::{Cell, Column, RowSink, SinkError};
 use tempfile::NamedTempFile;
+use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::json;
@@ -118,6 +119,8 @@ impl ResultWriter {
                 Storage::Object { location: self.location.clone() }
             }
         };
+        let is_inline = matches!(storage, Storage::Inline(_));
+        debug!(row_count = self.row_count, byte_size, is_inline, "result stored");
         Ok(StoredResult { storage, row_count: self.row_count, byte_size, columns })
     }
 

@@ -150,6 +150,8 @@ async fn sweep_deletes_only_unreferenced_blobs() {
     let referenced: HashSet<String> = [location(&kept)].into();
     let young = store.sweep_orphans(&referenced, Duration::from_secs(3600)).await.expect("sweep");
     assert_eq!((young.examined, young.deleted, young.abandoned_spool_files), (2, 0, 0), "too young to sweep");
+    let ancient = store.sweep_orphans(&referenced, Duration::MAX).await.expect("sweep");
+    assert_eq!((ancient.deleted, ancient.abandoned_spool_files), (0, 0), "nothing is that old");
 
     let report = store.sweep_orphans(&referenced, Duration::ZERO).await.expect("sweep");
     assert_eq!((report.examined, report.deleted, report.abandoned_spool_files), (2, 1, 1));
