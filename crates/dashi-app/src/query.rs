@@ -8,10 +8,10 @@
 //! source one of the caller's groups may use, for admins too. Input is checked here, before
 //! anything is written, so a refused request leaves nothing behind.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use dashi_core::{Permission, Schedule, UserId, generate_api_key};
+use dashi_core::{ApplyContext, ParameterType, Parameters, Permission, Schedule, UserId, generate_api_key};
 use dashi_store::{
     Change, DataSource, FavoriteKind, NewQuery, NewVisualization, Page, PageRequest, Query, QueryFields, QueryFilter,
     QueryId, QueryListing, QueryOrder, QueryScope, QueryUpdate, User, Visualization,
@@ -95,10 +95,9 @@ pub struct QueryVersion {
 }
 
 /// Redash's `is_safe`: a query without `text` parameters may run with any values, so it can be
-/// embedded and shared.
+/// embedded and shared. Unreadable parameter definitions count as unsafe.
 pub fn is_safe_query(query: &Query) -> bool {
-    let parameters = query.options.get("parameters").and_then(Value::as_array);
-    !parameters.into_iter().flatten().any(|parameter| parameter.get("type").and_then(Value::as_str) == Some("text"))
+    Parameters::from_query_options(&Value::Object(query.options.clone())).is_ok_and(|parameters| parameters.is_safe())
 }
 
 fn parse_order(order: Option<&str>, searching: bool) -> (Option<QueryOrder>, bool) {
@@ -140,21 +139,11 @@ fn validated_description(description: Option<&str>) -> Result<Option<String>> {
 }
 
 fn validated_options(options: &Value) -> Result<Map<String, Value>> {
-    let Value::Object(options) = options else {
+    let Value::Object(map) = options else {
         return Err(Error::invalid("options must be a JSON object."));
     };
-    match options.get("parameters") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(parameters)) => {
-            for parameter in parameters {
-                if parameter.get("name").and_then(Value::as_str).is_none() {
-                    return Err(Error::invalid("Each entry of options.parameters must be an object with a \"name\"."));
-                }
-            }
-        }
-        Some(_) => return Err(Error::invalid("options.parameters must be a list.")),
-    }
-    Ok(options.clone())
+    Parameters::from_query_options(options).map_err(|error| Error::invalid(format!("{error}.")))?;
+    Ok(map.clone())
 }
 
 /// Tags as Redash keeps them: strings, empty ones dropped.
@@ -182,17 +171,31 @@ fn validated_schedule(schedule: &Value) -> Result<Option<Value>> {
 
 /// The ids of the queries whose results feed this query's dropdown parameters.
 fn dropdown_query_ids(options: &Map<String, Value>) -> Vec<i64> {
-    let parameters = options.get("parameters").and_then(Value::as_array);
+    let Ok(parameters) = Parameters::from_query_options(&Value::Object(options.clone())) else {
+        return Vec::new();
+    };
     parameters
-        .into_iter()
-        .flatten()
-        .filter(|parameter| parameter.get("type").and_then(Value::as_str) == Some("query"))
-        .filter_map(|parameter| match parameter.get("queryId") {
-            Some(Value::Number(id)) => id.as_i64(),
-            Some(Value::String(id)) => id.parse().ok(),
-            _ => None,
-        })
+        .definitions()
+        .iter()
+        .filter(|definition| definition.kind == ParameterType::Query)
+        .filter_map(|definition| definition.dropdown_query_id())
         .collect()
+}
+
+/// The text Redash hashes for a saved query: the parameters' default values applied when they
+/// all pass their checks (else the raw text), as `Query.update_query_hash` does.
+fn text_with_defaults(text: &str, options: &Map<String, Value>) -> String {
+    let Ok(parameters) = Parameters::from_query_options(&Value::Object(options.clone())) else {
+        return text.to_owned();
+    };
+    let defaults: Map<String, Value> =
+        parameters.definitions().iter().map(|definition| (definition.name.clone(), definition.value.clone())).collect();
+    if defaults.is_empty() {
+        return text.to_owned();
+    }
+    let dropdowns = BTreeMap::new();
+    let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns: &dropdowns, fill_defaults: false };
+    parameters.apply(text, &defaults, &context).map(|applied| applied.text).unwrap_or_else(|_| text.to_owned())
 }
 
 fn not_owner() -> Error {
@@ -267,14 +270,16 @@ impl App {
         Ok(())
     }
 
-    /// Redash's query hash of a saved query: the text its data source would run (auto limit
-    /// applied when asked for and supported), hashed.
-    fn saved_query_hash(&self, text: &str, options: &Map<String, Value>, data_source: Option<&DataSource>) -> String {
+    /// Redash's query hash of a saved query: the text its data source would run with the
+    /// default parameter values (auto limit applied when asked for and supported), hashed.
+    /// Executions must hash the same way for results to find their saved queries.
+    pub fn saved_query_hash(&self, text: &str, options: &Map<String, Value>, data_source: Option<&DataSource>) -> String {
         let supports_auto_limit = data_source
             .and_then(|data_source| self.catalog.iter().find(|kind| kind.type_name == data_source.type_name))
             .is_some_and(|kind| kind.supports_auto_limit);
         let apply_auto_limit = options.get("apply_auto_limit").and_then(Value::as_bool).unwrap_or(false);
-        dashi_core::query_hash(&dashi_core::apply_auto_limit(text, supports_auto_limit, apply_auto_limit))
+        let text = text_with_defaults(text, options);
+        dashi_core::query_hash(&dashi_core::apply_auto_limit(&text, supports_auto_limit, apply_auto_limit))
     }
 
     async fn users_by_id(&self, actor: &Actor, ids: Vec<UserId>) -> Result<HashMap<UserId, User>> {
@@ -636,5 +641,14 @@ mod tests {
         assert!(validated_options(&json!({"parameters": [{"name": "x", "type": "text"}]})).is_ok());
         let options = json!({"parameters": [{"name": "a", "type": "query", "queryId": 7}, {"name": "b", "type": "query", "queryId": "8"}]});
         assert_eq!(dropdown_query_ids(options.as_object().unwrap()), vec![7, 8]);
+    }
+
+    #[test]
+    fn the_hashed_text_has_the_default_values_applied() {
+        let defaults = json!({"parameters": [{"name": "n", "type": "number", "value": 5}]});
+        assert_eq!(text_with_defaults("select {{ n }}", defaults.as_object().unwrap()), "select 5");
+        let unset = json!({"parameters": [{"name": "n", "type": "number", "value": 5}, {"name": "t", "type": "text"}]});
+        assert_eq!(text_with_defaults("select {{ n }}, '{{ t }}'", unset.as_object().unwrap()), "select {{ n }}, '{{ t }}'");
+        assert_eq!(text_with_defaults("select {{ n }}", &Map::new()), "select {{ n }}");
     }
 }
