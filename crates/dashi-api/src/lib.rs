@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::groups::routes())
         .merge(routes::data_sources::routes())
         .merge(routes::jobs::routes())
+        .merge(routes::queries::routes())
+        .merge(routes::snippets::routes())
         .merge(routes::ui::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::new())

@@ -4,6 +4,8 @@ pub(crate) mod data_sources;
 pub(crate) mod groups;
 pub(crate) mod jobs;
 pub(crate) mod pages;
+pub(crate) mod queries;
 pub(crate) mod session;
+pub(crate) mod snippets;
 pub(crate) mod ui;
 pub(crate) mod users;

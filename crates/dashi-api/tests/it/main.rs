@@ -3,4 +3,6 @@
 mod accounts;
 mod data_sources;
 mod permissions;
+mod queries;
+mod snippets;
 mod support;

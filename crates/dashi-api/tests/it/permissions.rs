@@ -62,6 +62,36 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 3])> {
         (Method::GET, "/api/data_sources/{source}/schema", None, [200, 200, 404]),
         (Method::GET, "/api/jobs/none", None, [404, 404, 404]),
         (Method::DELETE, "/api/jobs/none", None, [404, 404, 404]),
+        // Query 1 and snippet 1 are the member's, query 2 and snippet 2 the admin's.
+        (Method::GET, "/api/queries", None, [200, 200, 404]),
+        (Method::POST, "/api/queries", Some(json!({"data_source_id": "{source}", "query": "select 1"})), [200, 200, 404]),
+        (Method::GET, "/api/queries/my", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/archive", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/favorites", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/recent", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/tags", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/format", Some(json!({"query": "select 1"})), [200, 200, 404]),
+        (Method::GET, "/api/queries/1", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/2", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/1", Some(json!({"name": "Renamed"})), [200, 200, 404]),
+        (Method::POST, "/api/queries/2", Some(json!({"name": "Renamed"})), [200, 403, 404]),
+        (Method::POST, "/api/queries/2/fork", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/1/regenerate_api_key", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/2/regenerate_api_key", None, [200, 403, 404]),
+        (Method::POST, "/api/queries/2/favorite", None, [200, 200, 404]),
+        (Method::DELETE, "/api/queries/2/favorite", None, [200, 200, 404]),
+        (Method::GET, "/api/queries/2/versions", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/1/versions/1/restore", None, [200, 200, 404]),
+        (Method::POST, "/api/queries/2/versions/1/restore", None, [200, 403, 404]),
+        (Method::DELETE, "/api/queries/2", None, [200, 403, 404]),
+        (Method::DELETE, "/api/queries/1", None, [200, 200, 404]),
+        (Method::GET, "/api/query_snippets", None, [200, 200, 404]),
+        (Method::POST, "/api/query_snippets", Some(json!({"trigger": "t{unique}", "description": "", "snippet": "s"})), [200, 200, 404]),
+        (Method::GET, "/api/query_snippets/2", None, [200, 200, 404]),
+        (Method::POST, "/api/query_snippets/1", Some(json!({"snippet": "x"})), [200, 200, 404]),
+        (Method::POST, "/api/query_snippets/2", Some(json!({"snippet": "x"})), [200, 403, 404]),
+        // The admin deletes the member's snippet first, so the member finds it gone.
+        (Method::DELETE, "/api/query_snippets/1", None, [200, 404, 404]),
         (Method::DELETE, "/api/data_sources/{source}", None, [204, 403, 404]),
     ]
 }
@@ -70,7 +100,11 @@ fn fill(text: &str, env: &Env, source: i64) -> String {
     text.replace("{member}", &env.member_id.to_string())
         .replace("{admin}", &env.admin_id.to_string())
         .replace("{source}", &source.to_string())
+        .replace("{unique}", &UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string())
 }
+
+/// A fresh number for each filled row, for values that must differ between calls.
+static UNIQUE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn fill_body(body: &Option<Value>, env: &Env, source: i64) -> Option<Value> {
     body.as_ref().map(|value| {
@@ -86,6 +120,16 @@ dashi_testkit::backend_tests! {
         let settings = dashi_api::ApiSettings { job_wait: std::time::Duration::from_millis(100), ..Default::default() };
         let env = Env::start_with(db, settings).await;
         let source = env.data_source("Shop").await;
+        let query = json!({"data_source_id": source, "query": "select 1"});
+        let snippet = |trigger: &str| json!({"trigger": trigger, "description": "", "snippet": "s"});
+        for (who, path, body) in [
+            (env.member(), "/api/queries", query.clone()),
+            (env.admin(), "/api/queries", query),
+            (env.member(), "/api/query_snippets", snippet("mine")),
+            (env.admin(), "/api/query_snippets", snippet("theirs")),
+        ] {
+            assert_eq!(env.call(Method::POST, path, &who, Some(body)).await.status.as_u16(), 200, "{path}");
+        }
         let mut failures = Vec::new();
         for (method, path, body, expected) in table() {
             for (role, status) in [Role::Admin, Role::Member, Role::Anonymous].into_iter().zip(expected) {
