@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::runner::{Runner, RunnerContext};
-use crate::{mysql, postgres, sqlite};
+use crate::{mysql, postgres, sqlite, url};
 
 /// What is known about a kind of data source before it is configured.
 pub struct Kind {
@@ -38,6 +38,8 @@ static KINDS: &[Kind] = &[
     sqlite::SQLITE,
     #[cfg(feature = "duckdb")]
     crate::duckdb::DUCKDB,
+    url::CSV,
+    url::JSON,
 ];
 
 /// Every kind this build can run, in a fixed order.
@@ -90,7 +92,7 @@ mod tests {
 
     #[test]
     fn kind_finds_by_redash_type_name() {
-        for name in ["pg", "redshift", "mysql", "sqlite"] {
+        for name in ["pg", "redshift", "mysql", "sqlite", "csv", "json"] {
             assert_eq!(kind(name).map(|kind| kind.type_name), Some(name));
         }
         assert!(kind("postgres").is_none());

@@ -24,6 +24,7 @@ mod postgres;
 mod runner;
 mod sqlite;
 mod tls;
+mod url;
 
 pub use catalog::{Kind, catalog, kind, kinds};
 pub use error::{Error, Result};
