@@ -531,6 +531,7 @@ impl App {
             return Err(not_owner());
         }
         dashi_store::set_query_api_key(&self.store, id, &generate_api_key(), Utc::now()).await?;
+        // Redash compat: Redash records this action with this spelling; event readers match it.
         self.record_event(actor.org_id(), Some(&actor.user), "regnerate_api_key", "query", Some(id.to_string())).await?;
         let query = self.query_in_org(actor, id).await?;
         self.details(actor, query).await
