@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::runner::{Runner, RunnerContext};
-use crate::{mysql, postgres, sqlite, url};
+use crate::{clickhouse, mysql, postgres, sqlite, url};
 
 /// What is known about a kind of data source before it is configured.
 pub struct Kind {
@@ -38,6 +38,7 @@ static KINDS: &[Kind] = &[
     sqlite::SQLITE,
     #[cfg(feature = "duckdb")]
     crate::duckdb::DUCKDB,
+    clickhouse::CLICKHOUSE,
     url::CSV,
     url::JSON,
 ];
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn kind_finds_by_redash_type_name() {
-        for name in ["pg", "redshift", "mysql", "sqlite", "csv", "json"] {
+        for name in ["pg", "redshift", "mysql", "sqlite", "clickhouse", "csv", "json"] {
             assert_eq!(kind(name).map(|kind| kind.type_name), Some(name));
         }
         assert!(kind("postgres").is_none());

@@ -11,6 +11,7 @@
 
 mod blocking;
 mod catalog;
+mod clickhouse;
 #[cfg(feature = "duckdb")]
 mod duckdb;
 mod error;
