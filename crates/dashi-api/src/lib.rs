@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::groups::routes())
         .merge(routes::data_sources::routes())
         .merge(routes::jobs::routes())
+        .merge(routes::query_results::routes())
         .merge(routes::queries::routes())
         .merge(routes::snippets::routes())
         .merge(routes::ui::routes())

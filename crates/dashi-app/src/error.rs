@@ -28,6 +28,9 @@ pub enum Error {
     NoDataSource,
     #[error(transparent)]
     Store(#[from] dashi_store::Error),
+    /// A part this role needs was not given to it (a wiring mistake, not bad input).
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
     #[error("a background task failed")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -54,7 +57,7 @@ impl Classify for Error {
             Error::RunRefused { fault, .. } => *fault,
             Error::NoDataSource => Fault::Invalid,
             Error::Store(error) => error.fault(),
-            Error::Join(_) => Fault::Internal,
+            Error::Join(_) | Error::NotConfigured(_) => Fault::Internal,
         }
     }
 }

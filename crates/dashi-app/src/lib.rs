@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use dashi_core::{KindInfo, OptionsCipher};
 use dashi_queue::{Dispatcher, InProcessDispatcher, JobQueue};
+use dashi_results::ResultsStore;
 use dashi_store::Store;
 
 /// The application: the store plus what every use case needs. Cheap to clone.
@@ -46,6 +47,7 @@ pub struct App {
     cipher: OptionsCipher,
     queue: JobQueue,
     catalog: Arc<Vec<KindInfo>>,
+    results: Option<ResultsStore>,
 }
 
 impl App {
@@ -54,7 +56,7 @@ impl App {
     pub fn new(store: Store, settings: AppSettings) -> App {
         let cipher = OptionsCipher::new(&settings.secret_key);
         let queue = JobQueue::new(store.clone(), Arc::new(InProcessDispatcher::new(store.clone())));
-        App { store, settings: Arc::new(settings), cipher, queue, catalog: Arc::new(Vec::new()) }
+        App { store, settings: Arc::new(settings), cipher, queue, catalog: Arc::new(Vec::new()), results: None }
     }
 
     /// Replaces the dispatcher that wakes workers.
@@ -67,6 +69,17 @@ impl App {
     pub fn with_catalog(mut self, catalog: Vec<KindInfo>) -> App {
         self.catalog = Arc::new(catalog);
         self
+    }
+
+    /// Sets where query results are read from (and cleaned up).
+    pub fn with_results(mut self, results: ResultsStore) -> App {
+        self.results = Some(results);
+        self
+    }
+
+    /// The results store; every role that serves or writes results is given one.
+    pub fn results(&self) -> Result<&ResultsStore> {
+        self.results.as_ref().ok_or(Error::NotConfigured("results store"))
     }
 
     pub fn queue(&self) -> &JobQueue {

@@ -1,17 +1,29 @@
 //! The worker role: takes jobs from its queues and runs them.
 //!
-//! Today this is the role's frame: a [`Worker`] registers its `processes` row, renews its
-//! heartbeat (through [`dashi_store::Presence`]), reports its health and stops gracefully.
-//! Taking and running jobs arrives with the queue and runner crates; they plug into
-//! [`Worker::run`]'s loop.
+//! A [`Worker`] registers its `processes` row and renews its heartbeat (through
+//! [`dashi_store::Presence`]), asks its dispatcher for candidate jobs, claims each in the ledger
+//! (one claimant wins; a busy data source parks its jobs) and runs up to `concurrency` at once.
+//! Read `job.rs` next (one claimed job: lease, cancel, record under the fence), then `query.rs`.
+//! On shutdown it stops claiming, lets running jobs finish for a grace period and hands back the
+//! rest; a worker killed outright loses its jobs to the reclaimer when their leases lapse.
+
+mod execution;
+mod job;
+mod query;
+
+pub use execution::Execution;
 
 use std::time::Duration;
 
 use dashi_core::Queue;
-use dashi_store::{Presence, ProcessHealth, ProcessRole, Store};
-use tokio::sync::watch;
+use std::sync::Arc;
+
+use chrono::Utc;
+use dashi_store::{Claim, JobId, Presence, ProcessHealth, ProcessRole, Store};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
 /// What a worker needs to know; built by the binary from the settings.
 #[derive(Debug, Clone)]
@@ -35,15 +47,17 @@ impl WorkerSettings {
 
 /// A worker process (or the worker part of `dashi all`).
 pub struct Worker {
+    store: Store,
     settings: WorkerSettings,
+    execution: Execution,
     presence: Presence,
 }
 
 impl Worker {
-    pub fn new(store: Store, settings: WorkerSettings) -> Worker {
+    pub fn new(store: Store, settings: WorkerSettings, execution: Execution) -> Worker {
         let queues = settings.queues.iter().map(|queue| queue.as_str().to_owned()).collect();
-        let presence = Presence::new(store, ProcessRole::Worker, &settings.hostname, queues);
-        Worker { settings, presence }
+        let presence = Presence::new(store.clone(), ProcessRole::Worker, &settings.hostname, queues);
+        Worker { store, settings, execution, presence }
     }
 
     /// This worker's process id (`hostname-pid-suffix`), as `dashi status` shows it.
@@ -56,24 +70,83 @@ impl Worker {
         self.presence.health()
     }
 
-    /// Runs until `shutdown` fires, then finishes the current step, removes the process row and
-    /// returns. A database that is away is retried each heartbeat, never fatal.
+    /// Runs until `shutdown` fires: stops claiming, gives running jobs the grace period to
+    /// finish (then hands them back), removes the process row and returns. A database that is
+    /// away is retried, never fatal.
     #[instrument(skip_all, fields(role = "worker", id = %self.id()))]
     pub async fn run(self, shutdown: CancellationToken) {
         let queues: Vec<&str> = self.settings.queues.iter().map(|queue| queue.as_str()).collect();
-        info!(queues = %queues.join(","), concurrency = self.settings.concurrency, "worker started");
-        let mut ticker = tokio::time::interval(self.settings.heartbeat_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let concurrency = self.settings.concurrency.max(1);
+        info!(queues = %queues.join(","), concurrency, "worker started");
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let mut running = JoinSet::new();
+        let mut heartbeat = tokio::time::interval(self.settings.heartbeat_interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Reap finished jobs so the set does not grow.
+            while running.try_join_next().is_some() {}
+            let free = slots.available_permits();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                _ = ticker.tick() => {
+                _ = heartbeat.tick() => {
                     self.presence.beat().await;
+                    self.reclaim().await;
                 }
+                candidates = self.execution.dispatcher.wait_for_work(&queues, free.max(1), WAIT), if free > 0 => {
+                    for id in candidates {
+                        let Ok(permit) = slots.clone().try_acquire_owned() else { break };
+                        let Some(job) = self.claim(&id).await else { continue };
+                        let store = self.store.clone();
+                        let execution = self.execution.clone();
+                        let shutdown = shutdown.clone();
+                        running.spawn(async move {
+                            job::run_claimed(store, execution, job, shutdown).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                // All slots busy: wait for one to free up (or a heartbeat, or shutdown).
+                Some(_) = running.join_next(), if free == 0 => {}
             }
         }
+        if !running.is_empty() {
+            info!(jobs = running.len(), grace_secs = self.execution.shutdown_grace.as_secs(), "waiting for running jobs");
+        }
+        // Each job watches the same shutdown token and hands itself back after the grace period.
+        while running.join_next().await.is_some() {}
         self.presence.leave().await;
         info!("worker stopped");
     }
+
+    async fn claim(&self, id: &JobId) -> Option<dashi_store::Job> {
+        let expires = Utc::now() + chrono::Duration::from_std(self.execution.lease_ttl).unwrap_or(chrono::Duration::seconds(30));
+        match dashi_store::claim(&self.store, id, self.id(), expires, Utc::now()).await {
+            Ok(Claim::Claimed(job)) => Some(*job),
+            Ok(Claim::Parked | Claim::Unavailable) => None,
+            Err(error) => {
+                warn!(error = &error as &dyn std::error::Error, "could not claim a job");
+                None
+            }
+        }
+    }
+
+    /// Returns jobs of dead workers to the queue (or fails them after their last attempt).
+    async fn reclaim(&self) {
+        match dashi_store::reclaim_expired(&self.store, Utc::now()).await {
+            Ok((0, 0)) => {}
+            Ok((requeued, failed)) => {
+                info!(requeued, failed, "reclaimed jobs of workers that stopped responding");
+                if requeued > 0 {
+                    for queue in &self.settings.queues {
+                        self.execution.dispatcher.publish(queue.as_str(), &JobId(String::new())).await;
+                    }
+                }
+            }
+            Err(error) => warn!(error = &error as &dyn std::error::Error, "could not reclaim expired jobs"),
+        }
+    }
 }
+
+/// How long one wait for work lasts before the loop looks around again.
+const WAIT: Duration = Duration::from_secs(1);

@@ -200,7 +200,8 @@ pub(crate) async fn reset_password(settings: &Settings, request: ResetPassword) 
 async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let secrets = settings.secrets()?;
     let store = wiring::open_store(settings, Migrations::ApplyIfEmbedded).await?;
-    Ok(App::new(store, wiring::app_settings(settings, &secrets)))
+    let results = wiring::results_store(settings)?;
+    Ok(wiring::app(store.clone(), settings, &secrets, wiring::dispatcher(&store), results))
 }
 
 /// The first line of stdin without its line ending; spaces are part of a password.

@@ -30,6 +30,9 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::All);
     // `dashi settings` prints and exits; it must work even when logging would be noisy.
     if let Command::Settings { markdown } = command {
+        for warning in settings.warnings() {
+            eprintln!("dashi: warning: {warning}");
+        }
         return report(admin::print_settings(&settings, markdown));
     }
     logging::init(&settings);

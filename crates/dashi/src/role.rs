@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use dashi_api::AppState;
-use dashi_app::App;
 use dashi_config::Settings;
 use dashi_scheduler::Scheduler;
 use dashi_worker::Worker;
@@ -35,7 +34,11 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
         info!(file = %path.display(), "no secret key configured; using the one kept in the data folder");
     }
     let store = wiring::open_store(&settings, Migrations::Apply).await?;
-    let app = App::new(store.clone(), wiring::app_settings(&settings, &secrets));
+    // One dispatcher for the server and the worker: a query typed in the editor wakes the worker
+    // in the same process at once.
+    let dispatcher = wiring::dispatcher(&store);
+    let results = wiring::results_store(&settings)?;
+    let app = wiring::app(store.clone(), &settings, &secrets, dispatcher.clone(), results.clone());
     let listener = bind_server(settings.bind).await?;
     let url = wiring::public_url(&settings, listener.local_addr()?);
     let needs_setup = app.needs_setup().await.context("cannot read the organizations")?;
@@ -43,7 +46,7 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
     let mut tasks = Tasks::new();
     let state = AppState::new(app, wiring::api_settings(&settings));
     tasks.spawn(serve(listener, state, shutdown.child_token()));
-    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings));
+    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), wiring::execution(&secrets, dispatcher, results));
     let worker_token = shutdown.child_token();
     tasks.spawn(async move {
         worker.run(worker_token).await;
@@ -69,7 +72,8 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
 pub(crate) async fn server(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let secrets = settings.secrets()?;
     let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
-    let app = App::new(store.clone(), wiring::app_settings(&settings, &secrets));
+    let results = wiring::results_store(&settings)?;
+    let app = wiring::app(store.clone(), &settings, &secrets, wiring::dispatcher(&store), results);
     let listener = bind_server(settings.bind).await?;
     let url = wiring::public_url(&settings, listener.local_addr()?);
     let mut tasks = Tasks::new();
@@ -83,9 +87,10 @@ pub(crate) async fn server(settings: Settings, shutdown: CancellationToken) -> a
 /// A worker, with its health listener when `DASHI_HEALTH_BIND` is set.
 pub(crate) async fn worker(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     // Workers decrypt data-source options, so they need the same key as the servers.
-    settings.secrets()?;
+    let secrets = settings.secrets()?;
     let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
-    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings));
+    let execution = wiring::execution(&secrets, wiring::dispatcher(&store), wiring::results_store(&settings)?);
+    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), execution);
     let mut tasks = Tasks::new();
     if let Some(address) = settings.health_bind {
         let listener = health::bind(address).await?;

@@ -4,14 +4,18 @@
 //! module is the one place that maps one onto the other.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use dashi_api::ApiSettings;
-use dashi_app::{AppSettings, FormatDefaults};
+use dashi_app::{App, AppSettings, FormatDefaults};
 use dashi_config::{Secrets, Settings};
 use dashi_scheduler::SchedulerSettings;
 use dashi_store::{Store, StoreSettings};
-use dashi_worker::WorkerSettings;
+use dashi_core::OptionsCipher;
+use dashi_queue::{Dispatcher, InProcessDispatcher};
+use dashi_results::ResultsStore;
+use dashi_worker::{Execution, WorkerSettings};
 use tracing::info;
 
 use crate::lock;
@@ -55,6 +59,35 @@ pub(crate) async fn open_store(settings: &Settings, migrations: Migrations) -> a
         info!(database = %url, "metadata database is up to date");
     }
     Ok(store)
+}
+
+/// What carries job ids from the servers to the workers. Without Redis the ledger itself does:
+/// workers in this or any other process scan it every second, and a worker in the same process
+/// is woken at once.
+pub(crate) fn dispatcher(store: &Store) -> Arc<dyn Dispatcher> {
+    Arc::new(InProcessDispatcher::new(store.clone()))
+}
+
+/// Where results are stored: a folder in the data folder.
+pub(crate) fn results_store(settings: &Settings) -> anyhow::Result<ResultsStore> {
+    let folder = settings.data_dir.join("results");
+    std::fs::create_dir_all(&folder).with_context(|| format!("cannot create the results folder {}", folder.display()))?;
+    ResultsStore::local(&folder).with_context(|| format!("cannot open the results folder {}", folder.display()))
+}
+
+/// The application for the server side of a role: the store, the settings, the catalog of
+/// data-source kinds (plain data: the server lists kinds but never links a driver's code path),
+/// the dispatcher and the results store.
+pub(crate) fn app(store: Store, settings: &Settings, secrets: &Secrets, dispatcher: Arc<dyn Dispatcher>, results: ResultsStore) -> App {
+    App::new(store, app_settings(settings, secrets))
+        .with_catalog(dashi_runners::catalog())
+        .with_dispatcher(dispatcher)
+        .with_results(results)
+}
+
+/// What the worker role runs jobs with.
+pub(crate) fn execution(secrets: &Secrets, dispatcher: Arc<dyn Dispatcher>, results: ResultsStore) -> Execution {
+    Execution::new(dispatcher, results, OptionsCipher::new(secrets.secret_key.expose()))
 }
 
 /// The application layer's settings.

@@ -4,6 +4,7 @@ pub(crate) mod data_sources;
 pub(crate) mod groups;
 pub(crate) mod jobs;
 pub(crate) mod pages;
+pub(crate) mod query_results;
 pub(crate) mod queries;
 pub(crate) mod session;
 pub(crate) mod snippets;
