@@ -41,11 +41,15 @@ impl Feed {
     /// Sends the columns; an error means the run is over (cancelled or the sink failed) and
     /// the driver should return it.
     pub(crate) fn columns(&self, columns: Vec<Column>) -> Result<()> {
-        self.sender.blocking_send(Message::Columns(columns)).map_err(|_| Error::Cancelled)
+        self.sender
+            .blocking_send(Message::Columns(columns))
+            .map_err(|_| Error::Cancelled)
     }
 
     pub(crate) fn row(&self, cells: Vec<Cell>) -> Result<()> {
-        self.sender.blocking_send(Message::Row(cells)).map_err(|_| Error::Cancelled)
+        self.sender
+            .blocking_send(Message::Row(cells))
+            .map_err(|_| Error::Cancelled)
     }
 
     /// Registers how to interrupt the driver; called at once if the run is already cancelled.
@@ -68,7 +72,9 @@ impl Feed {
 
 fn lock(interrupter: &Mutex<Interrupter>) -> std::sync::MutexGuard<'_, Interrupter> {
     // A panic while holding this lock leaves plain data behind; keep using it.
-    interrupter.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    interrupter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn fire(interrupter: &Mutex<Interrupter>) {
@@ -84,13 +90,20 @@ fn fire(interrupter: &Mutex<Interrupter>) {
 }
 
 /// Runs `work` on the blocking pool and forwards what it feeds into `sink`.
-pub(crate) async fn drive<F>(work: F, sink: &mut dyn RowSink, cancel: &CancellationToken) -> Result<()>
+pub(crate) async fn drive<F>(
+    work: F,
+    sink: &mut dyn RowSink,
+    cancel: &CancellationToken,
+) -> Result<()>
 where
     F: FnOnce(&Feed) -> Result<()> + Send + 'static,
 {
     let (sender, mut receiver) = mpsc::channel(CHANNEL_ROWS);
     let interrupt = Arc::new(Mutex::new(Interrupter::default()));
-    let feed = Feed { sender, interrupt: Arc::clone(&interrupt) };
+    let feed = Feed {
+        sender,
+        interrupt: Arc::clone(&interrupt),
+    };
     let handle = tokio::task::spawn_blocking(move || work(&feed));
 
     let mut failure: Option<Error> = None;
@@ -124,7 +137,9 @@ where
     }
     let outcome = match handle.await {
         Ok(outcome) => outcome,
-        Err(join_error) => Err(Error::Internal(format!("runner thread failed: {join_error}"))),
+        Err(join_error) => Err(Error::Internal(format!(
+            "runner thread failed: {join_error}"
+        ))),
     };
     match failure {
         Some(error) => Err(error),

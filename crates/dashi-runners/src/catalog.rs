@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::runner::{Runner, RunnerContext};
-use crate::{clickhouse, mysql, postgres, sqlite, url};
+use crate::{clickhouse, mysql, postgres, query_results, sqlite, url};
 
 /// What is known about a kind of data source before it is configured.
 pub struct Kind {
@@ -22,12 +22,17 @@ pub struct Kind {
     pub options: fn() -> Value,
     /// Checks the options and builds a runner; connecting waits for the first run or test.
     /// Bad options are an [`Error::InvalidOption`](crate::Error::InvalidOption).
-    pub open: fn(&Map<String, Value>, &RunnerContext) -> Result<Box<dyn Runner>>,
+    pub open: Opener,
 }
+
+/// How a [`Kind`] builds a runner from a data source's options.
+pub type Opener = fn(&Map<String, Value>, &RunnerContext) -> Result<Box<dyn Runner>>;
 
 impl std::fmt::Debug for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kind").field("type_name", &self.type_name).finish_non_exhaustive()
+        f.debug_struct("Kind")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,6 +46,7 @@ static KINDS: &[Kind] = &[
     clickhouse::CLICKHOUSE,
     url::CSV,
     url::JSON,
+    query_results::QUERY_RESULTS,
 ];
 
 /// Every kind this build can run, in a fixed order.
@@ -83,9 +89,18 @@ mod tests {
             assert_eq!(schema["type"], "object", "{}", info.type_name);
             let properties = schema["properties"].as_object().expect("properties object");
             for list in ["required", "order", "secret", "extra_options"] {
-                for name in schema.get(list).and_then(Value::as_array).into_iter().flatten() {
+                for name in schema
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let name = name.as_str().expect("option names are strings");
-                    assert!(properties.contains_key(name), "{}: {list} names {name}", info.type_name);
+                    assert!(
+                        properties.contains_key(name),
+                        "{}: {list} names {name}",
+                        info.type_name
+                    );
                 }
             }
         }
@@ -93,7 +108,16 @@ mod tests {
 
     #[test]
     fn kind_finds_by_redash_type_name() {
-        for name in ["pg", "redshift", "mysql", "sqlite", "clickhouse", "csv", "json"] {
+        for name in [
+            "pg",
+            "redshift",
+            "mysql",
+            "sqlite",
+            "clickhouse",
+            "csv",
+            "json",
+            "results",
+        ] {
             assert_eq!(kind(name).map(|kind| kind.type_name), Some(name));
         }
         assert!(kind("postgres").is_none());

@@ -57,18 +57,31 @@ fn options_schema() -> Value {
 
 fn open(options: &Map<String, Value>, _context: &RunnerContext) -> Result<Box<dyn Runner>> {
     let options = Options(options);
-    let url_text = options.text("url")?.unwrap_or_else(|| "http://127.0.0.1:8123".to_owned());
-    let url = url::Url::parse(&url_text).map_err(|_| Error::invalid_option("url", "is not a URL"))?;
+    let url_text = options
+        .text("url")?
+        .unwrap_or_else(|| "http://127.0.0.1:8123".to_owned());
+    let url =
+        url::Url::parse(&url_text).map_err(|_| Error::invalid_option("url", "is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::invalid_option("url", "must be an http or https URL"));
     }
-    let verify = if options.flag("verify")?.unwrap_or(true) { Verify::Full } else { Verify::Nothing };
+    let verify = if options.flag("verify")?.unwrap_or(true) {
+        Verify::Full
+    } else {
+        Verify::Nothing
+    };
     let timeout = Duration::from_secs(options.number("timeout", 86_400)?.unwrap_or(30).max(1));
-    let client = http::client(ClientSettings { allow_private_addresses: true, verify, connect_timeout: timeout })?;
+    let client = http::client(ClientSettings {
+        allow_private_addresses: true,
+        verify,
+        connect_timeout: timeout,
+    })?;
     let clickhouse = ClickHouse {
         target: http::display_target(&url),
         url,
-        user: options.text("user")?.unwrap_or_else(|| "default".to_owned()),
+        user: options
+            .text("user")?
+            .unwrap_or_else(|| "default".to_owned()),
         password: options.text("password")?.unwrap_or_default(),
         database: options.required_text("dbname")?,
         client,
@@ -205,15 +218,26 @@ impl Header {
         let values: Vec<Value> = match serde_json::from_slice(line) {
             Ok(values) => values,
             // ClickHouse reports an error found after the first rows inside the body.
-            Err(_) => return Err(Error::query(exception_message(&String::from_utf8_lossy(line)))),
+            Err(_) => {
+                return Err(Error::query(exception_message(&String::from_utf8_lossy(
+                    line,
+                ))));
+            }
         };
         match (&self.names, &self.types) {
             (None, _) => {
-                self.names = Some(values.iter().map(|value| value.as_str().unwrap_or_default().to_owned()).collect());
+                self.names = Some(
+                    values
+                        .iter()
+                        .map(|value| value.as_str().unwrap_or_default().to_owned())
+                        .collect(),
+                );
             }
             (Some(names), None) => {
-                let types: Vec<ColumnType> =
-                    values.iter().map(|value| column_type(value.as_str().unwrap_or_default())).collect();
+                let types: Vec<ColumnType> = values
+                    .iter()
+                    .map(|value| column_type(value.as_str().unwrap_or_default()))
+                    .collect();
                 let columns: Vec<Column> = names
                     .iter()
                     .zip(&types)
@@ -227,8 +251,11 @@ impl Header {
                 self.types = Some(types);
             }
             (Some(_), Some(types)) => {
-                let cells: Vec<Cell> =
-                    values.into_iter().zip(types).map(|(value, column_type)| cell(value, *column_type)).collect();
+                let cells: Vec<Cell> = values
+                    .into_iter()
+                    .zip(types)
+                    .map(|(value, column_type)| cell(value, *column_type))
+                    .collect();
                 sink.row(&cells)?;
             }
         }
@@ -245,7 +272,9 @@ impl Engine for ClickHouse {
         cancel: &CancellationToken,
     ) -> Result<()> {
         if !query.params.is_empty() {
-            return Err(Error::Unsupported("ClickHouse runs do not bind positional parameters"));
+            return Err(Error::Unsupported(
+                "ClickHouse runs do not bind positional parameters",
+            ));
         }
         let query_id = uuid::Uuid::new_v4().to_string();
         let outcome = tokio::select! {
@@ -267,13 +296,21 @@ impl Engine for ClickHouse {
                    WHERE database NOT IN ('system', 'information_schema', 'INFORMATION_SCHEMA') \
                    ORDER BY database, table, position";
         let mut collector = SchemaRows::default();
-        self.stream(sql, &uuid::Uuid::new_v4().to_string(), None, &mut collector).await?;
-        Ok(Schema { tables: collector.tables })
+        self.stream(sql, &uuid::Uuid::new_v4().to_string(), None, &mut collector)
+            .await?;
+        Ok(Schema {
+            tables: collector.tables,
+        })
     }
 
     async fn test_connection(&self) -> Result<()> {
-        let response = self.send("SELECT 1", &uuid::Uuid::new_v4().to_string(), FORMAT, None).await?;
-        let _ = response.bytes().await.map_err(|error| http::request_error(&self.target, error))?;
+        let response = self
+            .send("SELECT 1", &uuid::Uuid::new_v4().to_string(), FORMAT, None)
+            .await?;
+        let _ = response
+            .bytes()
+            .await
+            .map_err(|error| http::request_error(&self.target, error))?;
         Ok(())
     }
 }
@@ -295,10 +332,16 @@ impl RowSink for SchemaRows {
             _ => String::new(),
         };
         let name = format!("{}.{}", text(0), text(1));
-        let column = SchemaColumn { name: text(2), type_name: text(3) };
+        let column = SchemaColumn {
+            name: text(2),
+            type_name: text(3),
+        };
         match self.tables.last_mut() {
             Some(last) if last.name == name => last.columns.push(column),
-            _ => self.tables.push(Table { name, columns: vec![column] }),
+            _ => self.tables.push(Table {
+                name,
+                columns: vec![column],
+            }),
         }
         Ok(())
     }
@@ -308,7 +351,10 @@ impl RowSink for SchemaRows {
 fn column_type(clickhouse_type: &str) -> ColumnType {
     let mut inner = clickhouse_type.trim();
     for wrapper in ["Nullable(", "LowCardinality("] {
-        while let Some(rest) = inner.strip_prefix(wrapper).and_then(|rest| rest.strip_suffix(')')) {
+        while let Some(rest) = inner
+            .strip_prefix(wrapper)
+            .and_then(|rest| rest.strip_suffix(')'))
+        {
             inner = rest;
         }
     }
@@ -356,13 +402,18 @@ fn exception_message(body: &str) -> String {
 fn server_error(target: &str, status: u16, body: &str) -> Error {
     let message = exception_message(body);
     // Code 516: authentication failed; 192/193/194: unknown user or wrong password.
-    let is_login = ["Code: 516.", "Code: 192.", "Code: 193.", "Code: 194."].iter().any(|code| message.starts_with(code));
+    let is_login = ["Code: 516.", "Code: 192.", "Code: 193.", "Code: 194."]
+        .iter()
+        .any(|code| message.starts_with(code));
     if is_login || status == 401 || status == 403 {
         Error::Login { message }
     } else if message.starts_with("Code:") {
         Error::query(message)
     } else {
-        Error::HttpStatus { target: target.to_owned(), status }
+        Error::HttpStatus {
+            target: target.to_owned(),
+            status,
+        }
     }
 }
 
@@ -372,7 +423,8 @@ mod tests {
 
     #[test]
     fn clickhouse_types_map_to_redash_types() {
-        let check = |name: &str, expected: ColumnType| assert_eq!(column_type(name), expected, "{name}");
+        let check =
+            |name: &str, expected: ColumnType| assert_eq!(column_type(name), expected, "{name}");
         check("UInt64", ColumnType::Integer);
         check("Nullable(Int32)", ColumnType::Integer);
         check("LowCardinality(Nullable(String))", ColumnType::String);

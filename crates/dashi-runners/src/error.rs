@@ -34,7 +34,10 @@ pub enum Error {
     Login { message: String },
     /// A URL names a private, loopback or link-local address and those are not allowed.
     #[error("{host} resolves to a private address ({address}), which this server may not fetch")]
-    PrivateAddress { host: String, address: std::net::IpAddr },
+    PrivateAddress {
+        host: String,
+        address: std::net::IpAddr,
+    },
     /// An HTTP endpoint answered with an error status.
     #[error("{target} answered HTTP {status}")]
     HttpStatus { target: String, status: u16 },
@@ -63,18 +66,26 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn invalid_option(option: &str, reason: impl Into<String>) -> Error {
-        Error::InvalidOption { option: option.to_owned(), reason: reason.into() }
+        Error::InvalidOption {
+            option: option.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn unreachable(
         target: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Error {
-        Error::Unreachable { target: target.into(), source: source.into() }
+        Error::Unreachable {
+            target: target.into(),
+            source: source.into(),
+        }
     }
 
     pub(crate) fn query(message: impl Into<String>) -> Error {
-        Error::Query { message: message.into() }
+        Error::Query {
+            message: message.into(),
+        }
     }
 }
 

@@ -16,8 +16,12 @@ use crate::runner::{BoundParam, RunRequest, RunSummary, Runner, Schema};
 /// return [`Error::Cancelled`].
 #[async_trait::async_trait]
 pub(crate) trait Engine: Send + Sync {
-    async fn run(&self, query: Query<'_>, sink: &mut dyn RowSink, cancel: &CancellationToken)
-    -> Result<()>;
+    async fn run(
+        &self,
+        query: Query<'_>,
+        sink: &mut dyn RowSink,
+        cancel: &CancellationToken,
+    ) -> Result<()>;
     async fn schema(&self) -> Result<Schema>;
     async fn test_connection(&self) -> Result<()>;
 }
@@ -33,8 +37,14 @@ pub(crate) struct Query<'a> {
 }
 
 /// Wraps an engine into the public [`Runner`].
-pub(crate) fn guarded<E: Engine + 'static>(engine: E, supports_auto_limit: bool) -> Box<dyn Runner> {
-    Box::new(Guard { engine, supports_auto_limit })
+pub(crate) fn guarded<E: Engine + 'static>(
+    engine: E,
+    supports_auto_limit: bool,
+) -> Box<dyn Runner> {
+    Box::new(Guard {
+        engine,
+        supports_auto_limit,
+    })
 }
 
 struct Guard<E> {
@@ -55,8 +65,15 @@ impl<E: Engine> Runner for Guard<E> {
             Some(n_rows) if self.supports_auto_limit => limit::apply(&request.sql, n_rows),
             _ => request.sql.clone(),
         };
-        let query = Query { sql: &sql, params: &request.params, timeout: request.timeout };
-        let mut unique = UniqueColumns { inner: sink, n_rows: 0 };
+        let query = Query {
+            sql: &sql,
+            params: &request.params,
+            timeout: request.timeout,
+        };
+        let mut unique = UniqueColumns {
+            inner: sink,
+            n_rows: 0,
+        };
         let stop = cancel.child_token();
         let (outcome, timed_out) = {
             let run = self.engine.run(query, &mut unique, &stop);
@@ -73,7 +90,10 @@ impl<E: Engine> Runner for Guard<E> {
             }
         };
         match outcome {
-            Ok(()) => Ok(RunSummary { rows: unique.n_rows, runtime: started.elapsed() }),
+            Ok(()) => Ok(RunSummary {
+                rows: unique.n_rows,
+                runtime: started.elapsed(),
+            }),
             // The database's own timeout (statement_timeout) may fire just before ours.
             Err(Error::Cancelled | Error::TimedOut(_))
                 if timed_out || (request.timeout.is_some() && !cancel.is_cancelled()) =>

@@ -27,23 +27,6 @@ pub(crate) fn text_type(text: &str) -> ColumnType {
     }
 }
 
-/// The type of a typed value.
-pub(crate) fn cell_type(cell: &Cell) -> ColumnType {
-    match cell {
-        Cell::Null => ColumnType::Null,
-        Cell::Bool(_) => ColumnType::Boolean,
-        Cell::Int(_) => ColumnType::Integer,
-        Cell::Float(_) => ColumnType::Float,
-        Cell::Text(text) => match text_type(text) {
-            ColumnType::Null => ColumnType::String,
-            guessed => guessed,
-        },
-        Cell::Date(_) => ColumnType::Date,
-        Cell::NaiveDateTime(_) | Cell::DateTime(_) => ColumnType::Datetime,
-        Cell::Json(_) => ColumnType::String,
-    }
-}
-
 /// The column type once a value of type `next` has been seen in a column typed `so_far`.
 pub(crate) fn merge(so_far: ColumnType, next: ColumnType) -> ColumnType {
     use ColumnType::{Float, Integer, Null, String};
@@ -63,7 +46,11 @@ pub(crate) fn text_cell(text: &str, column_type: ColumnType) -> Cell {
     }
     let typed = match column_type {
         ColumnType::Integer => trimmed.parse::<i64>().ok().map(Cell::Int),
-        ColumnType::Float => trimmed.parse::<f64>().ok().filter(|f| f.is_finite()).map(Cell::Float),
+        ColumnType::Float => trimmed
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Cell::Float),
         ColumnType::Boolean => match trimmed.to_ascii_lowercase().as_str() {
             "true" => Some(Cell::Bool(true)),
             "false" => Some(Cell::Bool(false)),
@@ -99,7 +86,12 @@ pub(crate) fn parse_datetime(text: &str) -> Option<Cell> {
             return Some(Cell::DateTime(with_offset));
         }
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return Some(Cell::NaiveDateTime(naive));
         }
@@ -113,7 +105,8 @@ mod tests {
 
     #[test]
     fn text_types_follow_redash_order() {
-        let check = |text: &str, expected: ColumnType| assert_eq!(text_type(text), expected, "{text:?}");
+        let check =
+            |text: &str, expected: ColumnType| assert_eq!(text_type(text), expected, "{text:?}");
         check("42", ColumnType::Integer);
         check("-7", ColumnType::Integer);
         check("4.5", ColumnType::Float);
@@ -129,9 +122,18 @@ mod tests {
 
     #[test]
     fn merging_widens_to_float_or_string() {
-        assert_eq!(merge(ColumnType::Null, ColumnType::Integer), ColumnType::Integer);
-        assert_eq!(merge(ColumnType::Integer, ColumnType::Float), ColumnType::Float);
-        assert_eq!(merge(ColumnType::Integer, ColumnType::Boolean), ColumnType::String);
+        assert_eq!(
+            merge(ColumnType::Null, ColumnType::Integer),
+            ColumnType::Integer
+        );
+        assert_eq!(
+            merge(ColumnType::Integer, ColumnType::Float),
+            ColumnType::Float
+        );
+        assert_eq!(
+            merge(ColumnType::Integer, ColumnType::Boolean),
+            ColumnType::String
+        );
         assert_eq!(merge(ColumnType::Date, ColumnType::Null), ColumnType::Date);
     }
 

@@ -65,9 +65,13 @@ impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if let Some(blocked) = addresses.iter().find(|address| is_private(address.ip())) {
-                return Err(Box::new(Blocked { host, address: blocked.ip() }) as _);
+                return Err(Box::new(Blocked {
+                    host,
+                    address: blocked.ip(),
+                }) as _);
             }
             Ok(Box::new(addresses.into_iter()) as Addrs)
         })
@@ -94,13 +98,18 @@ pub(crate) fn client(settings: ClientSettings) -> Result<reqwest::Client> {
     if !settings.allow_private_addresses {
         builder = builder.dns_resolver(Arc::new(CheckedResolver));
     }
-    builder.build().map_err(|error| Error::Internal(format!("HTTP client: {error}")))
+    builder
+        .build()
+        .map_err(|error| Error::Internal(format!("HTTP client: {error}")))
 }
 
 /// Refuses URLs that are not http(s) and, unless allowed, literal private IP hosts.
 pub(crate) fn check_url(url: &url::Url, allow_private_addresses: bool) -> Result<()> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::BadQuery(format!("only http and https URLs are supported, not {}", url.scheme())));
+        return Err(Error::BadQuery(format!(
+            "only http and https URLs are supported, not {}",
+            url.scheme()
+        )));
     }
     if allow_private_addresses {
         return Ok(());
@@ -125,7 +134,10 @@ pub(crate) fn request_error(target: &str, error: reqwest::Error) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(current) = source {
         if let Some(blocked) = current.downcast_ref::<Blocked>() {
-            return Error::PrivateAddress { host: blocked.host.clone(), address: blocked.address };
+            return Error::PrivateAddress {
+                host: blocked.host.clone(),
+                address: blocked.address,
+            };
         }
         source = current.source();
     }
@@ -148,8 +160,18 @@ mod tests {
     #[test]
     fn private_ranges_are_recognised() {
         for private in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::",
         ] {
             let address: IpAddr = private.parse().expect("address");
             assert!(is_private(address), "{private} should be private");
@@ -163,9 +185,18 @@ mod tests {
     #[test]
     fn literal_hosts_are_checked() {
         let check = |url: &str| check_url(&url::Url::parse(url).expect("url"), false);
-        assert!(matches!(check("http://127.0.0.1:8080/x"), Err(Error::PrivateAddress { .. })));
-        assert!(matches!(check("http://[::1]/x"), Err(Error::PrivateAddress { .. })));
-        assert!(matches!(check("file:///etc/passwd"), Err(Error::BadQuery(_))));
+        assert!(matches!(
+            check("http://127.0.0.1:8080/x"),
+            Err(Error::PrivateAddress { .. })
+        ));
+        assert!(matches!(
+            check("http://[::1]/x"),
+            Err(Error::PrivateAddress { .. })
+        ));
+        assert!(matches!(
+            check("file:///etc/passwd"),
+            Err(Error::BadQuery(_))
+        ));
         assert!(check("https://example.com/data.csv").is_ok());
     }
 }

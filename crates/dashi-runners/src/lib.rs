@@ -22,12 +22,13 @@ mod limit;
 mod mysql;
 mod option;
 mod postgres;
+mod query_results;
 mod runner;
 mod sqlite;
 mod tls;
 mod url;
 
-pub use catalog::{Kind, catalog, kind, kinds};
+pub use catalog::{Kind, Opener, catalog, kind, kinds};
 pub use error::{Error, Result};
 pub use runner::{
     BoundParam, CellStream, Freshness, LoadedResult, ResultSource, RunRequest, RunSummary, Runner,

@@ -30,18 +30,25 @@ fn is_select_without_limit(sql: &str) -> bool {
     let Some(Statement::Query(query)) = statements.last() else {
         return false;
     };
-    let is_select = matches!(*query.body, SetExpr::Select(_) | SetExpr::SetOperation { .. });
+    let is_select = matches!(
+        *query.body,
+        SetExpr::Select(_) | SetExpr::SetOperation { .. }
+    );
     is_select && query.limit_clause.is_none() && query.fetch.is_none() && query.locks.is_empty()
 }
 
 /// The byte offset just past the last token that is neither whitespace, a comment nor `;`.
 fn end_of_last_statement(sql: &str) -> Option<usize> {
-    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location().ok()?;
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
     // Comments are whitespace tokens to the tokenizer.
-    let last = tokens
-        .iter()
-        .rev()
-        .find(|token| !matches!(token.token, Token::Whitespace(_) | Token::SemiColon | Token::EOF))?;
+    let last = tokens.iter().rev().find(|token| {
+        !matches!(
+            token.token,
+            Token::Whitespace(_) | Token::SemiColon | Token::EOF
+        )
+    })?;
     byte_offset(sql, last.span.end)
 }
 
@@ -74,9 +81,18 @@ mod tests {
         check("select 1;", "select 1 LIMIT 1000");
         check("select 1;  \n-- done\n", "select 1 LIMIT 1000");
         check("select 'é' as x -- tail", "select 'é' as x LIMIT 1000");
-        check("select 1 union select 2", "select 1 union select 2 LIMIT 1000");
-        check("with a as (select 1) select * from a", "with a as (select 1) select * from a LIMIT 1000");
-        check("set x = 1;\nselect\n  2\n;", "set x = 1;\nselect\n  2 LIMIT 1000");
+        check(
+            "select 1 union select 2",
+            "select 1 union select 2 LIMIT 1000",
+        );
+        check(
+            "with a as (select 1) select * from a",
+            "with a as (select 1) select * from a LIMIT 1000",
+        );
+        check(
+            "set x = 1;\nselect\n  2\n;",
+            "set x = 1;\nselect\n  2 LIMIT 1000",
+        );
         check("select * from t /* c */", "select * from t LIMIT 1000");
     }
 

@@ -72,7 +72,10 @@ fn options_schema() -> Value {
 }
 
 fn open(options: &Map<String, Value>, _context: &RunnerContext) -> Result<Box<dyn Runner>> {
-    Ok(guard::guarded(Mysql::from_options(options)?, MYSQL.supports_auto_limit))
+    Ok(guard::guarded(
+        Mysql::from_options(options)?,
+        MYSQL.supports_auto_limit,
+    ))
 }
 
 struct Mysql {
@@ -86,21 +89,33 @@ struct Mysql {
 impl Mysql {
     fn from_options(options: &Map<String, Value>) -> Result<Mysql> {
         let options = Options(options);
-        let host = options.text("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
-        let port = options.number("port", u64::from(u16::MAX))?.map_or(3306, |port| port as u16);
+        let host = options
+            .text("host")?
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = options
+            .number("port", u64::from(u16::MAX))?
+            .map_or(3306, |port| port as u16);
         let database = options.required_text("db")?;
-        let connect_timeout = Duration::from_secs(options.number("connect_timeout", 3600)?.unwrap_or(60).max(1));
+        let connect_timeout = Duration::from_secs(
+            options
+                .number("connect_timeout", 3600)?
+                .unwrap_or(60)
+                .max(1),
+        );
         let use_ssl = options.flag("use_ssl")?.unwrap_or(false);
-        let ssl_mode = options.text("ssl_mode")?.unwrap_or_else(|| "preferred".to_owned());
+        let ssl_mode = options
+            .text("ssl_mode")?
+            .unwrap_or_else(|| "preferred".to_owned());
         let base = SslOpts::default();
         // `preferred` cannot fall back to plain text with this driver; it connects without TLS
         // unless `use_ssl` asks for it, which is what Redash's default set-up amounts to for
         // servers without TLS.
         let ssl = match (ssl_mode.as_str(), use_ssl) {
             ("disabled", _) | ("preferred", false) => None,
-            ("required", _) | ("preferred", true) => {
-                Some(base.with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true))
-            }
+            ("required", _) | ("preferred", true) => Some(
+                base.with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true),
+            ),
             ("verify-ca", _) => Some(base.with_danger_skip_domain_validation(true)),
             ("verify-identity", _) => Some(base),
             _ => {
@@ -117,14 +132,18 @@ impl Mysql {
                     Some(path) => ssl.with_root_certs(vec![std::path::PathBuf::from(path).into()]),
                     None => ssl,
                 };
-                Some(match (options.text("ssl_cert")?, options.text("ssl_key")?) {
-                    (Some(cert), Some(key)) => ssl.with_client_identity(Some(ClientIdentity::new(
-                        std::path::PathBuf::from(cert).into(),
-                        std::path::PathBuf::from(key).into(),
-                    ))),
-                    (None, None) => ssl,
-                    _ => return Err(Error::invalid_option("ssl_cert", "needs ssl_key too")),
-                })
+                Some(
+                    match (options.text("ssl_cert")?, options.text("ssl_key")?) {
+                        (Some(cert), Some(key)) => {
+                            ssl.with_client_identity(Some(ClientIdentity::new(
+                                std::path::PathBuf::from(cert).into(),
+                                std::path::PathBuf::from(key).into(),
+                            )))
+                        }
+                        (None, None) => ssl,
+                        _ => return Err(Error::invalid_option("ssl_cert", "needs ssl_key too")),
+                    },
+                )
             }
         };
         let builder = OptsBuilder::default()
@@ -135,7 +154,12 @@ impl Mysql {
             .db_name(Some(database.clone()))
             .prefer_socket(false)
             .ssl_opts(ssl);
-        Ok(Mysql { opts: Opts::from(builder), connect_timeout, database, target: format!("{host}:{port}/") })
+        Ok(Mysql {
+            opts: Opts::from(builder),
+            connect_timeout,
+            database,
+            target: format!("{host}:{port}/"),
+        })
     }
 
     async fn connect(&self) -> Result<Conn> {
@@ -143,8 +167,12 @@ impl Mysql {
         match tokio::time::timeout(self.connect_timeout, Conn::new(self.opts.clone())).await {
             Err(_) => Err(Error::unreachable(target(), "connection timed out")),
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(mysql_async::Error::Server(server))) if matches!(server.code, 1044 | 1045 | 1698) => {
-                Err(Error::Login { message: server.message })
+            Ok(Err(mysql_async::Error::Server(server)))
+                if matches!(server.code, 1044 | 1045 | 1698) =>
+            {
+                Err(Error::Login {
+                    message: server.message,
+                })
             }
             Ok(Err(mysql_async::Error::Server(server))) => Err(Error::query(server.message)),
             Ok(Err(error)) => Err(Error::unreachable(target(), error)),
@@ -155,7 +183,10 @@ impl Mysql {
     async fn kill_query(&self, id: u32) {
         let killed = async {
             let mut killer = self.connect().await?;
-            killer.query_drop(format!("KILL QUERY {id}")).await.map_err(query_error)?;
+            killer
+                .query_drop(format!("KILL QUERY {id}"))
+                .await
+                .map_err(query_error)?;
             killer.disconnect().await.map_err(query_error)
         };
         if let Err(error) = killed.await {
@@ -173,9 +204,15 @@ impl Mysql {
         if let Some(timeout) = query.timeout {
             // MariaDB counts seconds, MySQL milliseconds (and only for SELECT); set what applies.
             let statement = if conn.server_version() >= (10, 0, 0) {
-                format!("SET SESSION max_statement_time = {:.3}", timeout.as_secs_f64())
+                format!(
+                    "SET SESSION max_statement_time = {:.3}",
+                    timeout.as_secs_f64()
+                )
             } else {
-                format!("SET SESSION max_execution_time = {}", timeout.as_millis().max(1))
+                format!(
+                    "SET SESSION max_execution_time = {}",
+                    timeout.as_millis().max(1)
+                )
             };
             conn.query_drop(statement).await.map_err(query_error)?;
         }
@@ -204,7 +241,9 @@ async fn read_rows(conn: &mut Conn, query: Query<'_>, sink: &mut dyn RowSink) ->
             if !columns.is_empty() {
                 sets_with_rows += 1;
                 if sets_with_rows > 1 {
-                    return Err(Error::BadQuery("only one statement of a query may return rows".to_owned()));
+                    return Err(Error::BadQuery(
+                        "only one statement of a query may return rows".to_owned(),
+                    ));
                 }
                 let types: Vec<ColumnType> = columns.iter().map(column_type).collect();
                 sink.columns(&new_columns(&columns, &types))?;
@@ -219,15 +258,22 @@ async fn read_rows(conn: &mut Conn, query: Query<'_>, sink: &mut dyn RowSink) ->
             }
         }
         if sets_with_rows == 0 {
-            return Err(Error::BadQuery("Query completed but it returned no data.".to_owned()));
+            return Err(Error::BadQuery(
+                "Query completed but it returned no data.".to_owned(),
+            ));
         }
         Ok(())
     } else {
         let params = Params::Positional(query.params.iter().map(my_value).collect());
-        let mut result = conn.exec_iter(query.sql, params).await.map_err(query_error)?;
+        let mut result = conn
+            .exec_iter(query.sql, params)
+            .await
+            .map_err(query_error)?;
         let columns = result.columns().unwrap_or_default();
         if columns.is_empty() {
-            return Err(Error::BadQuery("Query completed but it returned no data.".to_owned()));
+            return Err(Error::BadQuery(
+                "Query completed but it returned no data.".to_owned(),
+            ));
         }
         let types: Vec<ColumnType> = columns.iter().map(column_type).collect();
         sink.columns(&new_columns(&columns, &types))?;
@@ -273,11 +319,21 @@ impl Engine for Mysql {
         let mut tables: Vec<Table> = Vec::new();
         for (schema, table, column, type_name) in rows {
             // Redash compat: tables of the configured database are listed by their bare name.
-            let name = if schema == self.database { table } else { format!("{schema}.{table}") };
-            let column = SchemaColumn { name: column, type_name };
+            let name = if schema == self.database {
+                table
+            } else {
+                format!("{schema}.{table}")
+            };
+            let column = SchemaColumn {
+                name: column,
+                type_name,
+            };
             match tables.last_mut() {
                 Some(last) if last.name == name => last.columns.push(column),
-                _ => tables.push(Table { name, columns: vec![column] }),
+                _ => tables.push(Table {
+                    name,
+                    columns: vec![column],
+                }),
             }
         }
         Ok(Schema { tables })
@@ -328,11 +384,17 @@ fn column_type(column: &mysql_async::Column) -> ColumnType {
     }
 }
 
-fn row_cells(row: mysql_async::Row, columns: &[mysql_async::Column], types: &[ColumnType]) -> Vec<Cell> {
+fn row_cells(
+    row: mysql_async::Row,
+    columns: &[mysql_async::Column],
+    types: &[ColumnType],
+) -> Vec<Cell> {
     row.unwrap_raw()
         .into_iter()
         .zip(columns.iter().zip(types))
-        .map(|(value, (column, column_type))| cell(value.unwrap_or(MyValue::NULL), column, *column_type))
+        .map(|(value, (column, column_type))| {
+            cell(value.unwrap_or(MyValue::NULL), column, *column_type)
+        })
         .collect()
 }
 
@@ -345,7 +407,9 @@ fn cell(value: MyValue, column: &mysql_async::Column, column_type: ColumnType) -
             ColumnType::Boolean => Cell::Bool(integer != 0),
             _ => Cell::Int(integer),
         },
-        MyValue::UInt(unsigned) => i64::try_from(unsigned).map_or_else(|_| Cell::Text(unsigned.to_string()), Cell::Int),
+        MyValue::UInt(unsigned) => {
+            i64::try_from(unsigned).map_or_else(|_| Cell::Text(unsigned.to_string()), Cell::Int)
+        }
         MyValue::Float(float) => float_cell(f64::from(float)),
         MyValue::Double(double) => float_cell(double),
         MyValue::Date(year, month, day, hour, minute, second, micros) => {
@@ -354,7 +418,12 @@ fn cell(value: MyValue, column: &mysql_async::Column, column_type: ColumnType) -
                 (None, _) => Cell::Null,
                 (Some(date), ColumnType::Date) => Cell::Date(date),
                 (Some(date), _) => date
-                    .and_hms_micro_opt(u32::from(hour), u32::from(minute), u32::from(second), micros)
+                    .and_hms_micro_opt(
+                        u32::from(hour),
+                        u32::from(minute),
+                        u32::from(second),
+                        micros,
+                    )
                     .map_or(Cell::Null, Cell::NaiveDateTime),
             }
         }
@@ -373,13 +442,27 @@ fn cell(value: MyValue, column: &mysql_async::Column, column_type: ColumnType) -
 
 fn bytes_cell(bytes: Vec<u8>, column: &mysql_async::Column, column_type: ColumnType) -> Cell {
     if column.column_type() == MyType::MYSQL_TYPE_BIT {
-        let value = bytes.iter().fold(0_i64, |value, byte| (value << 8) | i64::from(*byte));
-        return if column_type == ColumnType::Boolean { Cell::Bool(value != 0) } else { Cell::Int(value) };
+        let value = bytes
+            .iter()
+            .fold(0_i64, |value, byte| (value << 8) | i64::from(*byte));
+        return if column_type == ColumnType::Boolean {
+            Cell::Bool(value != 0)
+        } else {
+            Cell::Int(value)
+        };
     }
     // Binary strings that are not UTF-8 are shown as hex, as Redash shows bytes.
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
-        Err(error) => return Cell::Text(error.as_bytes().iter().map(|byte| format!("{byte:02x}")).collect()),
+        Err(error) => {
+            return Cell::Text(
+                error
+                    .as_bytes()
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect(),
+            );
+        }
     };
     if column.column_type() == MyType::MYSQL_TYPE_JSON {
         return serde_json::from_str(&text).map_or(Cell::Text(text), Cell::Json);
@@ -398,7 +481,11 @@ fn bytes_cell(bytes: Vec<u8>, column: &mysql_async::Column, column_type: ColumnT
 }
 
 fn float_cell(value: f64) -> Cell {
-    if value.is_finite() { Cell::Float(value) } else { Cell::Null }
+    if value.is_finite() {
+        Cell::Float(value)
+    } else {
+        Cell::Null
+    }
 }
 
 fn my_value(param: &BoundParam) -> MyValue {
@@ -409,9 +496,12 @@ fn my_value(param: &BoundParam) -> MyValue {
         BoundParam::Float(float) => MyValue::Double(*float),
         BoundParam::Text(text) => MyValue::Bytes(text.clone().into_bytes()),
         BoundParam::Date(date) => MyValue::Bytes(date.format("%Y-%m-%d").to_string().into_bytes()),
-        BoundParam::DateTime(datetime) => {
-            MyValue::Bytes(datetime.format("%Y-%m-%d %H:%M:%S%.f").to_string().into_bytes())
-        }
+        BoundParam::DateTime(datetime) => MyValue::Bytes(
+            datetime
+                .format("%Y-%m-%d %H:%M:%S%.f")
+                .to_string()
+                .into_bytes(),
+        ),
     }
 }
 
@@ -419,7 +509,9 @@ fn my_value(param: &BoundParam) -> MyValue {
 fn query_error(error: mysql_async::Error) -> Error {
     match error {
         // 1317: query execution was interrupted; 1969 (MariaDB) and 3024 (MySQL): time limit.
-        mysql_async::Error::Server(server) if matches!(server.code, 1317 | 1969 | 3024) => Error::Cancelled,
+        mysql_async::Error::Server(server) if matches!(server.code, 1317 | 1969 | 3024) => {
+            Error::Cancelled
+        }
         mysql_async::Error::Server(server) => Error::query(server.message),
         mysql_async::Error::Io(io) => Error::unreachable("MySQL (connection lost)", io),
         other => Error::Protocol(other.to_string()),

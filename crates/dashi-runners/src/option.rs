@@ -25,7 +25,8 @@ impl Options<'_> {
     }
 
     pub(crate) fn required_text(&self, name: &str) -> Result<String> {
-        self.text(name)?.ok_or_else(|| Error::invalid_option(name, "is required"))
+        self.text(name)?
+            .ok_or_else(|| Error::invalid_option(name, "is required"))
     }
 
     /// A whole number in `0..=max`; `None` when absent, null or empty.
@@ -34,14 +35,20 @@ impl Options<'_> {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
             Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
-            Some(Value::Number(number)) => number
-                .as_u64()
-                .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)),
+            Some(Value::Number(number)) => number.as_u64().or_else(|| {
+                number
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            }),
             Some(_) => None,
         };
         match parsed {
             Some(value) if value <= max => Ok(Some(value)),
-            _ => Err(Error::invalid_option(name, format!("must be a whole number from 0 to {max}"))),
+            _ => Err(Error::invalid_option(
+                name,
+                format!("must be a whole number from 0 to {max}"),
+            )),
         }
     }
 
@@ -82,6 +89,9 @@ mod tests {
     fn required_text_names_the_option() {
         let options = json!({"dbname": ""});
         let error = Options(options.as_object().expect("object")).required_text("dbname");
-        assert_eq!(error.expect_err("empty").to_string(), "invalid option `dbname`: is required");
+        assert_eq!(
+            error.expect_err("empty").to_string(),
+            "invalid option `dbname`: is required"
+        );
     }
 }

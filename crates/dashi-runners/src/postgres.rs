@@ -16,8 +16,8 @@ use fallible_iterator::FallibleIterator;
 use futures_util::{StreamExt, pin_mut};
 use postgres_protocol::types as wire;
 use serde_json::{Map, Value, json};
-use tokio_postgres::types::{FromSql, IsNull, Kind as PgKind, ToSql, Type, to_sql_checked};
 use tokio_postgres::config::SslMode;
+use tokio_postgres::types::{FromSql, IsNull, Kind as PgKind, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, Config, SimpleQueryMessage, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
@@ -112,11 +112,17 @@ fn redshift_schema() -> Value {
     })
 }
 
-fn open_postgres(options: &Map<String, Value>, _context: &RunnerContext) -> Result<Box<dyn Runner>> {
+fn open_postgres(
+    options: &Map<String, Value>,
+    _context: &RunnerContext,
+) -> Result<Box<dyn Runner>> {
     Ok(guard::guarded(Postgres::from_options(options, 5432)?, true))
 }
 
-fn open_redshift(options: &Map<String, Value>, _context: &RunnerContext) -> Result<Box<dyn Runner>> {
+fn open_redshift(
+    options: &Map<String, Value>,
+    _context: &RunnerContext,
+) -> Result<Box<dyn Runner>> {
     Ok(guard::guarded(Postgres::from_options(options, 5439)?, true))
 }
 
@@ -133,11 +139,19 @@ struct Postgres {
 impl Postgres {
     fn from_options(options: &Map<String, Value>, default_port: u16) -> Result<Postgres> {
         let options = Options(options);
-        let host = options.text("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
-        let port = options.number("port", u64::from(u16::MAX))?.map_or(default_port, |port| port as u16);
+        let host = options
+            .text("host")?
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = options
+            .number("port", u64::from(u16::MAX))?
+            .map_or(default_port, |port| port as u16);
         let dbname = options.required_text("dbname")?;
         let mut config = Config::new();
-        config.host(&host).port(port).dbname(&dbname).connect_timeout(CONNECT_TIMEOUT);
+        config
+            .host(&host)
+            .port(port)
+            .dbname(&dbname)
+            .connect_timeout(CONNECT_TIMEOUT);
         config.application_name("redash");
         if let Some(user) = options.text("user")? {
             config.user(&user);
@@ -148,7 +162,9 @@ impl Postgres {
         if let Some(dsn) = options.text("dsn")? {
             apply_dsn(&mut config, &dsn)?;
         }
-        let sslmode = options.text("sslmode")?.unwrap_or_else(|| "prefer".to_owned());
+        let sslmode = options
+            .text("sslmode")?
+            .unwrap_or_else(|| "prefer".to_owned());
         let (mode, verify) = match sslmode.as_str() {
             "disable" => (SslMode::Disable, Verify::Nothing),
             "allow" | "prefer" => (SslMode::Prefer, Verify::Nothing),
@@ -187,12 +203,19 @@ impl Postgres {
             },
         };
         let tls = MakeRustlsConnect::new(tls::client_config(verify, &material, "sslrootcertFile")?);
-        Ok(Postgres { config, tls, target: format!("{host}:{port}/{dbname}") })
+        Ok(Postgres {
+            config,
+            tls,
+            target: format!("{host}:{port}/{dbname}"),
+        })
     }
 
     async fn connect(&self) -> Result<Client> {
-        let (client, connection) =
-            self.config.connect(self.tls.clone()).await.map_err(|error| self.connect_error(error))?;
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(|error| self.connect_error(error))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "PostgreSQL connection closed with an error");
@@ -203,7 +226,9 @@ impl Postgres {
 
     fn connect_error(&self, error: tokio_postgres::Error) -> Error {
         match error.as_db_error() {
-            Some(db) if db.code().code().starts_with("28") => Error::Login { message: db.message().to_owned() },
+            Some(db) if db.code().code().starts_with("28") => Error::Login {
+                message: db.message().to_owned(),
+            },
             Some(db) => Error::query(db.message().to_owned()),
             None => Error::unreachable(format!("PostgreSQL at {}", self.target), error),
         }
@@ -232,16 +257,24 @@ impl Postgres {
         let statement = match prepared {
             Ok(statement) => statement,
             Err(error) if query.params.is_empty() && is_multi_statement(&error) => {
-                return self.stream_text(client, query.sql, None, sink, cancel).await;
+                return self
+                    .stream_text(client, query.sql, None, sink, cancel)
+                    .await;
             }
             Err(error) => return Err(query_error(error)),
         };
         let columns = statement.columns();
         if !columns.iter().all(|column| is_decodable(column.type_())) && query.params.is_empty() {
-            let known: Vec<Type> = columns.iter().map(|column| column.type_().clone()).collect();
-            return self.stream_text(client, query.sql, Some(known), sink, cancel).await;
+            let known: Vec<Type> = columns
+                .iter()
+                .map(|column| column.type_().clone())
+                .collect();
+            return self
+                .stream_text(client, query.sql, Some(known), sink, cancel)
+                .await;
         }
-        self.stream_binary(client, &statement, query.params, sink, cancel).await
+        self.stream_binary(client, &statement, query.params, sink, cancel)
+            .await
     }
 
     async fn stream_binary(
@@ -252,13 +285,19 @@ impl Postgres {
         sink: &mut dyn RowSink,
         cancel: &CancellationToken,
     ) -> Result<()> {
-        let types: Vec<Type> = statement.columns().iter().map(|column| column.type_().clone()).collect();
+        let types: Vec<Type> = statement
+            .columns()
+            .iter()
+            .map(|column| column.type_().clone())
+            .collect();
         let columns: Vec<Column> = statement
             .columns()
             .iter()
             .map(|column| new_column(column.name(), column_type(column.type_())))
             .collect();
-        let started = self.cancellable(client, cancel, client.query_raw(statement, params.iter())).await?;
+        let started = self
+            .cancellable(client, cancel, client.query_raw(statement, params.iter()))
+            .await?;
         let rows = started.map_err(query_error)?;
         sink.columns(&columns)?;
         pin_mut!(rows);
@@ -273,7 +312,10 @@ impl Postgres {
                 cells.push(match raw.0 {
                     None => Cell::Null,
                     Some(bytes) => decode(column_type, bytes).map_err(|error| {
-                        Error::Protocol(format!("cannot decode a {} value: {error}", column_type.name()))
+                        Error::Protocol(format!(
+                            "cannot decode a {} value: {error}",
+                            column_type.name()
+                        ))
                     })?,
                 });
             }
@@ -292,7 +334,9 @@ impl Postgres {
         sink: &mut dyn RowSink,
         cancel: &CancellationToken,
     ) -> Result<()> {
-        let messages = self.cancellable(client, cancel, client.simple_query_raw(sql)).await?;
+        let messages = self
+            .cancellable(client, cancel, client.simple_query_raw(sql))
+            .await?;
         let messages = messages.map_err(query_error)?;
         pin_mut!(messages);
         let mut names: Option<Vec<String>> = None;
@@ -309,11 +353,17 @@ impl Postgres {
                             "only one statement of a query may return rows".to_owned(),
                         ));
                     }
-                    let described: Vec<String> = description.iter().map(|column| column.name().to_owned()).collect();
+                    let described: Vec<String> = description
+                        .iter()
+                        .map(|column| column.name().to_owned())
+                        .collect();
                     if let Some(known) = &known_types {
                         let types: Vec<ColumnType> = known.iter().map(column_type).collect();
-                        let columns: Vec<Column> =
-                            described.iter().zip(&types).map(|(name, kind)| new_column(name, *kind)).collect();
+                        let columns: Vec<Column> = described
+                            .iter()
+                            .zip(&types)
+                            .map(|(name, kind)| new_column(name, *kind))
+                            .collect();
                         sink.columns(&columns)?;
                         column_types = Some(types);
                     }
@@ -321,16 +371,26 @@ impl Postgres {
                 }
                 SimpleQueryMessage::Row(row) => {
                     let Some(names) = &names else { continue };
-                    let texts: Vec<Option<&str>> = (0..names.len()).map(|index| row.get(index)).collect();
+                    let texts: Vec<Option<&str>> =
+                        (0..names.len()).map(|index| row.get(index)).collect();
                     if column_types.is_none() {
                         // No prepared types (several statements): guess from the first row.
                         let types: Vec<ColumnType> = texts
                             .iter()
                             .map(|text| text.map_or(ColumnType::Null, guess::text_type))
-                            .map(|kind| if kind == ColumnType::Null { ColumnType::String } else { kind })
+                            .map(|kind| {
+                                if kind == ColumnType::Null {
+                                    ColumnType::String
+                                } else {
+                                    kind
+                                }
+                            })
                             .collect();
-                        let columns: Vec<Column> =
-                            names.iter().zip(&types).map(|(name, kind)| new_column(name, *kind)).collect();
+                        let columns: Vec<Column> = names
+                            .iter()
+                            .zip(&types)
+                            .map(|(name, kind)| new_column(name, *kind))
+                            .collect();
                         sink.columns(&columns)?;
                         column_types = Some(types);
                     }
@@ -338,10 +398,18 @@ impl Postgres {
                     let cells: Vec<Cell> = texts
                         .iter()
                         .enumerate()
-                        .map(|(index, text)| match (text, known_types.as_ref().and_then(|known| known.get(index))) {
-                            (None, _) => Cell::Null,
-                            (Some(text), Some(pg_type)) => decode_text(pg_type, text),
-                            (Some(text), None) => guess::text_cell(text, types.get(index).copied().unwrap_or(ColumnType::String)),
+                        .map(|(index, text)| {
+                            match (
+                                text,
+                                known_types.as_ref().and_then(|known| known.get(index)),
+                            ) {
+                                (None, _) => Cell::Null,
+                                (Some(text), Some(pg_type)) => decode_text(pg_type, text),
+                                (Some(text), None) => guess::text_cell(
+                                    text,
+                                    types.get(index).copied().unwrap_or(ColumnType::String),
+                                ),
+                            }
                         })
                         .collect();
                     sink.row(&cells)?;
@@ -350,8 +418,10 @@ impl Postgres {
                     // A statement that returned no rows still shows its columns (an empty
                     // result), as the binary path does.
                     if let (Some(names), None) = (&names, &column_types) {
-                        let columns: Vec<Column> =
-                            names.iter().map(|name| new_column(name, ColumnType::String)).collect();
+                        let columns: Vec<Column> = names
+                            .iter()
+                            .map(|name| new_column(name, ColumnType::String))
+                            .collect();
                         sink.columns(&columns)?;
                         column_types = Some(vec![ColumnType::String; names.len()]);
                     }
@@ -360,7 +430,9 @@ impl Postgres {
             }
         }
         if results_seen == 0 {
-            return Err(Error::BadQuery("Query completed but it returned no data.".to_owned()));
+            return Err(Error::BadQuery(
+                "Query completed but it returned no data.".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -419,14 +491,21 @@ impl Engine for Postgres {
             let schema: String = row.try_get(0).map_err(query_error)?;
             let table: String = row.try_get(1).map_err(query_error)?;
             // Redash compat: tables of `public` are listed by their bare name.
-            let name = if schema == "public" { table } else { format!("{schema}.{table}") };
+            let name = if schema == "public" {
+                table
+            } else {
+                format!("{schema}.{table}")
+            };
             let column = SchemaColumn {
                 name: row.try_get(2).map_err(query_error)?,
                 type_name: row.try_get(3).map_err(query_error)?,
             };
             match tables.last_mut() {
                 Some(last) if last.name == name => last.columns.push(column),
-                _ => tables.push(Table { name, columns: vec![column] }),
+                _ => tables.push(Table {
+                    name,
+                    columns: vec![column],
+                }),
             }
         }
         Ok(Schema { tables })
@@ -450,9 +529,9 @@ fn apply_dsn(config: &mut Config, dsn: &str) -> Result<()> {
                 config.application_name(value);
             }
             "connect_timeout" => {
-                let seconds: u64 = value
-                    .parse()
-                    .map_err(|_| Error::invalid_option("dsn", "connect_timeout must be whole seconds"))?;
+                let seconds: u64 = value.parse().map_err(|_| {
+                    Error::invalid_option("dsn", "connect_timeout must be whole seconds")
+                })?;
                 config.connect_timeout(Duration::from_secs(seconds));
             }
             "options" => {
@@ -460,7 +539,10 @@ fn apply_dsn(config: &mut Config, dsn: &str) -> Result<()> {
             }
             "keepalives" | "keepalives_idle" | "target_session_attrs" => {}
             other => {
-                return Err(Error::invalid_option("dsn", format!("parameter {other} is not supported")));
+                return Err(Error::invalid_option(
+                    "dsn",
+                    format!("parameter {other} is not supported"),
+                ));
             }
         }
     }
@@ -468,17 +550,25 @@ fn apply_dsn(config: &mut Config, dsn: &str) -> Result<()> {
 }
 
 fn new_column(name: &str, column_type: ColumnType) -> Column {
-    Column { name: name.to_owned(), friendly_name: name.to_owned(), column_type }
+    Column {
+        name: name.to_owned(),
+        friendly_name: name.to_owned(),
+        column_type,
+    }
 }
 
 fn is_multi_statement(error: &tokio_postgres::Error) -> bool {
-    error.as_db_error().is_some_and(|db| db.message().contains("cannot insert multiple commands"))
+    error
+        .as_db_error()
+        .is_some_and(|db| db.message().contains("cannot insert multiple commands"))
 }
 
 /// The database's message; a cancelled statement (cancel request or statement_timeout) is a cancel.
 fn query_error(error: tokio_postgres::Error) -> Error {
     match error.as_db_error() {
-        Some(db) if db.code() == &tokio_postgres::error::SqlState::QUERY_CANCELED => Error::Cancelled,
+        Some(db) if db.code() == &tokio_postgres::error::SqlState::QUERY_CANCELED => {
+            Error::Cancelled
+        }
         Some(db) => Error::query(db.message().to_owned()),
         None if error.is_closed() => Error::unreachable("PostgreSQL (connection closed)", error),
         None => Error::Protocol(error.to_string()),
@@ -510,11 +600,34 @@ fn is_decodable(pg_type: &Type) -> bool {
         PgKind::Array(member) => is_decodable(member),
         _ => matches!(
             *pg_type,
-            Type::BOOL | Type::INT2 | Type::INT4 | Type::INT8 | Type::OID | Type::FLOAT4 | Type::FLOAT8
-                | Type::NUMERIC | Type::MONEY | Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME
-                | Type::CHAR | Type::UNKNOWN | Type::XML | Type::UUID | Type::DATE | Type::TIMESTAMP
-                | Type::TIMESTAMPTZ | Type::TIME | Type::INTERVAL | Type::JSON | Type::JSONB
-                | Type::BYTEA | Type::INET | Type::CIDR | Type::MACADDR
+            Type::BOOL
+                | Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::OID
+                | Type::FLOAT4
+                | Type::FLOAT8
+                | Type::NUMERIC
+                | Type::MONEY
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+                | Type::CHAR
+                | Type::UNKNOWN
+                | Type::XML
+                | Type::UUID
+                | Type::DATE
+                | Type::TIMESTAMP
+                | Type::TIMESTAMPTZ
+                | Type::TIME
+                | Type::INTERVAL
+                | Type::JSON
+                | Type::JSONB
+                | Type::BYTEA
+                | Type::INET
+                | Type::CIDR
+                | Type::MACADDR
         ),
     }
 }
@@ -540,7 +653,9 @@ type DecodeResult = std::result::Result<Cell, Box<dyn std::error::Error + Sync +
 
 /// PostgreSQL's epoch for dates and timestamps.
 fn pg_epoch() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2000, 1, 1).and_then(|date| date.and_hms_opt(0, 0, 0)).unwrap_or_default()
+    NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
 }
 
 /// One binary value of a decodable type (see [`is_decodable`]).
@@ -572,7 +687,11 @@ fn decode(pg_type: &Type, raw: &[u8]) -> DecodeResult {
             Cell::Text(wire::text_from_sql(raw)?.to_owned())
         }
         Type::CHAR => Cell::Text(char::from(wire::char_from_sql(raw)? as u8).to_string()),
-        Type::UUID => Cell::Text(uuid::Uuid::from_bytes(wire::uuid_from_sql(raw)?).hyphenated().to_string()),
+        Type::UUID => Cell::Text(
+            uuid::Uuid::from_bytes(wire::uuid_from_sql(raw)?)
+                .hyphenated()
+                .to_string(),
+        ),
         Type::DATE => {
             let days = wire::date_from_sql(raw)?;
             match days {
@@ -596,9 +715,9 @@ fn decode(pg_type: &Type, raw: &[u8]) -> DecodeResult {
                 i64::MIN => Cell::Text("-infinity".to_owned()),
                 _ => match pg_epoch().checked_add_signed(TimeDelta::microseconds(micros)) {
                     None => Cell::Text(micros.to_string()),
-                    Some(naive) if *pg_type == Type::TIMESTAMPTZ => {
-                        Cell::DateTime(DateTime::<Utc>::from_naive_utc_and_offset(naive, Utc).fixed_offset())
-                    }
+                    Some(naive) if *pg_type == Type::TIMESTAMPTZ => Cell::DateTime(
+                        DateTime::<Utc>::from_naive_utc_and_offset(naive, Utc).fixed_offset(),
+                    ),
                     Some(naive) => Cell::NaiveDateTime(naive),
                 },
             }
@@ -607,7 +726,12 @@ fn decode(pg_type: &Type, raw: &[u8]) -> DecodeResult {
             let micros = wire::time_from_sql(raw)?;
             let seconds = micros.div_euclid(1_000_000);
             let fraction = micros.rem_euclid(1_000_000);
-            let mut text = format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+            let mut text = format!(
+                "{:02}:{:02}:{:02}",
+                seconds / 3600,
+                seconds / 60 % 60,
+                seconds % 60
+            );
             if fraction != 0 {
                 text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
             }
@@ -626,7 +750,13 @@ fn decode(pg_type: &Type, raw: &[u8]) -> DecodeResult {
         }
         Type::MACADDR => {
             let bytes = wire::macaddr_from_sql(raw)?;
-            Cell::Text(bytes.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(":"))
+            Cell::Text(
+                bytes
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":"),
+            )
         }
         _ => return Err(format!("type {} has no binary decoder", pg_type.name()).into()),
     })
@@ -634,13 +764,23 @@ fn decode(pg_type: &Type, raw: &[u8]) -> DecodeResult {
 
 fn float_cell(value: f64) -> Cell {
     // Redash compat: NaN and infinities are stored as null.
-    if value.is_finite() { Cell::Float(value) } else { Cell::Null }
+    if value.is_finite() {
+        Cell::Float(value)
+    } else {
+        Cell::Null
+    }
 }
 
 /// An array (of any dimensions) as nested JSON arrays.
-fn decode_array(member: &Type, raw: &[u8]) -> std::result::Result<Value, Box<dyn std::error::Error + Sync + Send>> {
+fn decode_array(
+    member: &Type,
+    raw: &[u8],
+) -> std::result::Result<Value, Box<dyn std::error::Error + Sync + Send>> {
     let array = wire::array_from_sql(raw)?;
-    let lengths: Vec<usize> = array.dimensions().map(|dimension| Ok(dimension.len.max(0) as usize)).collect()?;
+    let lengths: Vec<usize> = array
+        .dimensions()
+        .map(|dimension| Ok(dimension.len.max(0) as usize))
+        .collect()?;
     let mut values = Vec::new();
     let mut elements = array.values();
     while let Some(element) = elements.next()? {
@@ -665,22 +805,29 @@ fn cell_json(cell: Cell) -> Value {
         Cell::Null => Value::Null,
         Cell::Bool(flag) => Value::Bool(flag),
         Cell::Int(integer) => Value::from(integer),
-        Cell::Float(float) => serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number),
+        Cell::Float(float) => {
+            serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number)
+        }
         Cell::Text(text) => Value::String(text),
         Cell::Date(date) => Value::String(date.format("%Y-%m-%d").to_string()),
-        Cell::NaiveDateTime(naive) => Value::String(naive.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+        Cell::NaiveDateTime(naive) => {
+            Value::String(naive.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+        }
         Cell::DateTime(datetime) => Value::String(datetime.to_rfc3339()),
         Cell::Json(value) => value,
     }
 }
 
 /// NUMERIC's binary form (base-10000 digits, weight, sign, display scale) as decimal text.
-fn numeric_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::Error + Sync + Send>> {
-    let word = |index: usize| -> std::result::Result<u16, Box<dyn std::error::Error + Sync + Send>> {
-        raw.get(index * 2..index * 2 + 2)
-            .map(|bytes| u16::from_be_bytes([bytes[0], bytes[1]]))
-            .ok_or_else(|| "truncated numeric".into())
-    };
+fn numeric_text(
+    raw: &[u8],
+) -> std::result::Result<String, Box<dyn std::error::Error + Sync + Send>> {
+    let word =
+        |index: usize| -> std::result::Result<u16, Box<dyn std::error::Error + Sync + Send>> {
+            raw.get(index * 2..index * 2 + 2)
+                .map(|bytes| u16::from_be_bytes([bytes[0], bytes[1]]))
+                .ok_or_else(|| "truncated numeric".into())
+        };
     let n_digits = usize::from(word(0)?);
     let weight = i32::from(word(1)? as i16);
     let sign = word(2)?;
@@ -691,10 +838,16 @@ fn numeric_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::E
         0xF000 => return Ok("-Infinity".to_owned()),
         _ => {}
     }
-    let digits: Vec<u16> = (0..n_digits).map(|index| word(4 + index)).collect::<std::result::Result<_, _>>()?;
+    let digits: Vec<u16> = (0..n_digits)
+        .map(|index| word(4 + index))
+        .collect::<std::result::Result<_, _>>()?;
     let mut integer_part = String::new();
     for group in 0..=weight.max(-1) {
-        let digit = usize::try_from(group).ok().and_then(|group| digits.get(group)).copied().unwrap_or(0);
+        let digit = usize::try_from(group)
+            .ok()
+            .and_then(|group| digits.get(group))
+            .copied()
+            .unwrap_or(0);
         if integer_part.is_empty() {
             if digit != 0 {
                 integer_part = digit.to_string();
@@ -709,7 +862,11 @@ fn numeric_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::E
     let mut fraction = String::new();
     let mut group = weight + 1;
     while fraction.len() < scale {
-        let digit = usize::try_from(group).ok().and_then(|group| digits.get(group)).copied().unwrap_or(0);
+        let digit = usize::try_from(group)
+            .ok()
+            .and_then(|group| digits.get(group))
+            .copied()
+            .unwrap_or(0);
         fraction.push_str(&format!("{digit:04}"));
         group += 1;
     }
@@ -727,7 +884,9 @@ fn numeric_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::E
 }
 
 /// INTERVAL's binary form in PostgreSQL's default output style (`1 year 2 mons 3 days 04:05:06`).
-fn interval_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::Error + Sync + Send>> {
+fn interval_text(
+    raw: &[u8],
+) -> std::result::Result<String, Box<dyn std::error::Error + Sync + Send>> {
     if raw.len() != 16 {
         return Err("bad interval length".into());
     }
@@ -736,7 +895,8 @@ fn interval_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::
     let months = i32::from_be_bytes(raw[12..16].try_into()?);
     let mut parts = Vec::new();
     let (years, months) = (months / 12, months % 12);
-    let plural = |n: i32, one: &str, many: &str| format!("{n} {}", if n.abs() == 1 { one } else { many });
+    let plural =
+        |n: i32, one: &str, many: &str| format!("{n} {}", if n.abs() == 1 { one } else { many });
     if years != 0 {
         parts.push(plural(years, "year", "years"));
     }
@@ -751,7 +911,12 @@ fn interval_text(raw: &[u8]) -> std::result::Result<String, Box<dyn std::error::
         let total = micros.unsigned_abs();
         let seconds = total / 1_000_000;
         let fraction = total % 1_000_000;
-        let mut time = format!("{sign}{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+        let mut time = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
         if fraction != 0 {
             time.push_str(format!(".{fraction:06}").trim_end_matches('0'));
         }
@@ -776,7 +941,9 @@ fn decode_text(pg_type: &Type, text: &str) -> Cell {
             serde_json::from_str(text).map_or_else(|_| Cell::Text(text.to_owned()), Cell::Json)
         }
         _ => match column_type(base) {
-            ColumnType::String | ColumnType::Null | ColumnType::Boolean => Cell::Text(text.to_owned()),
+            ColumnType::String | ColumnType::Null | ColumnType::Boolean => {
+                Cell::Text(text.to_owned())
+            }
             other => guess::text_cell(text, other),
         },
     }
@@ -863,9 +1030,15 @@ mod tests {
             bytes.extend_from_slice(&months.to_be_bytes());
             bytes
         };
-        assert_eq!(interval_text(&raw(14_706_000_000, 3, 14)).expect("valid"), "1 year 2 mons 3 days 04:05:06");
+        assert_eq!(
+            interval_text(&raw(14_706_000_000, 3, 14)).expect("valid"),
+            "1 year 2 mons 3 days 04:05:06"
+        );
         assert_eq!(interval_text(&raw(0, 0, 0)).expect("valid"), "00:00:00");
-        assert_eq!(interval_text(&raw(1_500_000, 1, 0)).expect("valid"), "1 day 00:00:01.5");
+        assert_eq!(
+            interval_text(&raw(1_500_000, 1, 0)).expect("valid"),
+            "1 day 00:00:01.5"
+        );
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl std::fmt::Debug for RunnerContext {
 }
 
 /// Which result of a referenced query the Query Results runner wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Freshness {
     /// `cached_query_<id>`: the query's latest stored result; an error if it has none.
     Cached,

@@ -49,8 +49,9 @@ struct Sqlite {
 impl Sqlite {
     fn connect(path: &std::path::Path) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Connection::open_with_flags(path, flags)
-            .map_err(|error| Error::unreachable(format!("the SQLite file {}", path.display()), error))
+        Connection::open_with_flags(path, flags).map_err(|error| {
+            Error::unreachable(format!("the SQLite file {}", path.display()), error)
+        })
     }
 
     /// Runs `work` with a connection on the blocking pool.
@@ -61,7 +62,8 @@ impl Sqlite {
     {
         let path = self.path.clone();
         let outcome = tokio::task::spawn_blocking(move || work(&Sqlite::connect(&path)?)).await;
-        outcome.map_err(|join_error| Error::Internal(format!("SQLite thread failed: {join_error}")))?
+        outcome
+            .map_err(|join_error| Error::Internal(format!("SQLite thread failed: {join_error}")))?
     }
 }
 
@@ -85,7 +87,10 @@ impl Engine for Sqlite {
                 feed.on_cancel(move || interrupt.interrupt());
                 let cancelled = feed.cancelled_flag();
                 connection
-                    .progress_handler(1000, Some(move || cancelled.load(std::sync::atomic::Ordering::Relaxed)))
+                    .progress_handler(
+                        1000,
+                        Some(move || cancelled.load(std::sync::atomic::Ordering::Relaxed)),
+                    )
                     .map_err(query_error)?;
                 stream_query(&connection, &sql, &params, feed)
             },
@@ -101,7 +106,9 @@ impl Engine for Sqlite {
 
     async fn test_connection(&self) -> Result<()> {
         self.with_connection(|connection| {
-            connection.query_row("SELECT 1", [], |_| Ok(())).map_err(query_error)
+            connection
+                .query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(query_error)
         })
         .await
     }
@@ -118,17 +125,27 @@ pub(crate) fn stream_query(
     let declared: Vec<(String, Option<ColumnType>)> = statement
         .columns()
         .iter()
-        .map(|column| (column.name().to_owned(), column.decl_type().map(declared_type)))
+        .map(|column| {
+            (
+                column.name().to_owned(),
+                column.decl_type().map(declared_type),
+            )
+        })
         .collect();
     let values: Vec<SqlValue> = params.iter().map(sql_value).collect();
-    let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(query_error)?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(values))
+        .map_err(query_error)?;
     let first = rows.next().map_err(query_error)?;
     let column_types: Vec<ColumnType> = declared
         .iter()
         .enumerate()
         .map(|(index, (_, declared))| match (declared, first) {
             (Some(declared), _) => *declared,
-            (None, Some(row)) => row.get_ref(index).map(value_type).unwrap_or(ColumnType::Null),
+            (None, Some(row)) => row
+                .get_ref(index)
+                .map(value_type)
+                .unwrap_or(ColumnType::Null),
             (None, None) => ColumnType::Null,
         })
         .collect();
@@ -171,7 +188,10 @@ fn read_schema(connection: &Connection) -> Result<Schema> {
             .map_err(query_error)?;
         let columns = columns_statement
             .query_map([&name], |row| {
-                Ok(SchemaColumn { name: row.get(0)?, type_name: row.get(1)? })
+                Ok(SchemaColumn {
+                    name: row.get(0)?,
+                    type_name: row.get(1)?,
+                })
             })
             .map_err(query_error)?
             .collect::<rusqlite::Result<Vec<SchemaColumn>>>()
@@ -192,7 +212,10 @@ pub(crate) fn declared_type(declared: &str) -> ColumnType {
         ColumnType::Datetime
     } else if upper == "DATE" {
         ColumnType::Date
-    } else if ["REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL"].iter().any(|word| upper.contains(word)) {
+    } else if ["REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL"]
+        .iter()
+        .any(|word| upper.contains(word))
+    {
         ColumnType::Float
     } else {
         ColumnType::String
@@ -212,21 +235,28 @@ fn value_type(value: ValueRef<'_>) -> ColumnType {
 pub(crate) fn cell(value: ValueRef<'_>, column_type: ColumnType) -> Cell {
     match value {
         ValueRef::Null => Cell::Null,
-        ValueRef::Integer(integer) if column_type == ColumnType::Boolean => Cell::Bool(integer != 0),
-        ValueRef::Integer(integer) if column_type == ColumnType::Float => Cell::Float(integer as f64),
+        ValueRef::Integer(integer) if column_type == ColumnType::Boolean => {
+            Cell::Bool(integer != 0)
+        }
+        ValueRef::Integer(integer) if column_type == ColumnType::Float => {
+            Cell::Float(integer as f64)
+        }
         ValueRef::Integer(integer) => Cell::Int(integer),
         ValueRef::Real(real) if real.is_finite() => Cell::Float(real),
         ValueRef::Real(_) => Cell::Null,
         ValueRef::Text(bytes) => {
             let text = String::from_utf8_lossy(bytes);
             match column_type {
-                ColumnType::Date | ColumnType::Datetime | ColumnType::Integer | ColumnType::Float => {
-                    guess::text_cell(&text, column_type)
-                }
+                ColumnType::Date
+                | ColumnType::Datetime
+                | ColumnType::Integer
+                | ColumnType::Float => guess::text_cell(&text, column_type),
                 _ => Cell::Text(text.into_owned()),
             }
         }
-        ValueRef::Blob(bytes) => Cell::Text(bytes.iter().map(|byte| format!("{byte:02x}")).collect()),
+        ValueRef::Blob(bytes) => {
+            Cell::Text(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+        }
     }
 }
 

@@ -6,12 +6,14 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 use crate::error::{Error, Result};
 
@@ -40,7 +42,11 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A client config for `verify` with `material`; `option` names the field blamed for bad PEM.
-pub(crate) fn client_config(verify: Verify, material: &Material, option: &str) -> Result<ClientConfig> {
+pub(crate) fn client_config(
+    verify: Verify,
+    material: &Material,
+    option: &str,
+) -> Result<ClientConfig> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -73,7 +79,9 @@ pub(crate) fn client_config(verify: Verify, material: &Material, option: &str) -
                 algorithms: provider.signature_verification_algorithms,
                 check_chain: verify == Verify::Chain,
             };
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
         }
     };
     match &material.client_pem {
@@ -84,9 +92,9 @@ pub(crate) fn client_config(verify: Verify, material: &Material, option: &str) -
                 .map_err(|_| Error::invalid_option(option, "client certificate is not PEM"))?;
             let key = PrivateKeyDer::from_pem_slice(key_pem)
                 .map_err(|_| Error::invalid_option(option, "client key is not PEM"))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|error| Error::invalid_option(option, format!("client certificate: {error}")))
+            builder.with_client_auth_cert(chain, key).map_err(|error| {
+                Error::invalid_option(option, format!("client certificate: {error}"))
+            })
         }
     }
 }
@@ -111,8 +119,13 @@ impl ServerCertVerifier for Lenient {
         if !self.check_chain {
             return Ok(ServerCertVerified::assertion());
         }
-        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             Ok(verified) => Ok(verified),
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },

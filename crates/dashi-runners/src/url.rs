@@ -65,7 +65,10 @@ fn json_schema() -> Value {
 }
 
 fn open_csv(_options: &Map<String, Value>, context: &RunnerContext) -> Result<Box<dyn Runner>> {
-    Ok(guard::guarded(UrlSource::new(Format::Csv, None, None, context)?, false))
+    Ok(guard::guarded(
+        UrlSource::new(Format::Csv, None, None, context)?,
+        false,
+    ))
 }
 
 fn open_json(options: &Map<String, Value>, context: &RunnerContext) -> Result<Box<dyn Runner>> {
@@ -73,14 +76,18 @@ fn open_json(options: &Map<String, Value>, context: &RunnerContext) -> Result<Bo
     let base_url = match options.text("base_url")? {
         None => None,
         Some(base) => Some(
-            url::Url::parse(&base).map_err(|_| Error::invalid_option("base_url", "is not a URL"))?,
+            url::Url::parse(&base)
+                .map_err(|_| Error::invalid_option("base_url", "is not a URL"))?,
         ),
     };
     let auth = match (options.text("username")?, options.text("password")?) {
         (None, None) => None,
         (user, password) => Some((user.unwrap_or_default(), password)),
     };
-    Ok(guard::guarded(UrlSource::new(Format::Json, base_url, auth, context)?, false))
+    Ok(guard::guarded(
+        UrlSource::new(Format::Json, base_url, auth, context)?,
+        false,
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +139,13 @@ impl UrlSource {
             verify: Verify::Full,
             connect_timeout: CONNECT_TIMEOUT,
         })?;
-        Ok(UrlSource { format, base_url, auth, allow_private_addresses: context.allow_private_addresses, client })
+        Ok(UrlSource {
+            format,
+            base_url,
+            auth,
+            allow_private_addresses: context.allow_private_addresses,
+            client,
+        })
     }
 
     fn parse(&self, text: &str) -> Result<Request> {
@@ -143,9 +156,15 @@ impl UrlSource {
         let value: Value = serde_norway::from_str(text)
             .map_err(|error| Error::BadQuery(format!("the query is not valid YAML: {error}")))?;
         let Value::Object(map) = value else {
-            return Err(Error::BadQuery("Query should be a YAML object describing the URL to query.".to_owned()));
+            return Err(Error::BadQuery(
+                "Query should be a YAML object describing the URL to query.".to_owned(),
+            ));
         };
-        let mut request = Request { method: reqwest::Method::GET, delimiter: b',', ..Request::default() };
+        let mut request = Request {
+            method: reqwest::Method::GET,
+            delimiter: b',',
+            ..Request::default()
+        };
         let string = |key: &str, value: &Value| -> Result<String> {
             match value {
                 Value::String(text) => Ok(text.clone()),
@@ -158,12 +177,17 @@ impl UrlSource {
             let Value::Object(entries) = value else {
                 return Err(Error::BadQuery(format!("'{key}' must be a mapping")));
             };
-            entries.iter().map(|(name, value)| Ok((name.clone(), string(key, value)?))).collect()
+            entries
+                .iter()
+                .map(|(name, value)| Ok((name.clone(), string(key, value)?)))
+                .collect()
         };
         for (key, value) in &map {
             match (self.format, key.as_str()) {
                 (_, "url") => request.url = string(key, value)?,
-                (Format::Csv, "user-agent") => request.headers.push(("User-Agent".to_owned(), string(key, value)?)),
+                (Format::Csv, "user-agent") => request
+                    .headers
+                    .push(("User-Agent".to_owned(), string(key, value)?)),
                 (Format::Csv, "sep" | "delimiter") => {
                     let delimiter = string(key, value)?;
                     match delimiter.as_bytes() {
@@ -175,7 +199,11 @@ impl UrlSource {
                     request.method = match string(key, value)?.to_ascii_lowercase().as_str() {
                         "get" => reqwest::Method::GET,
                         "post" => reqwest::Method::POST,
-                        _ => return Err(Error::BadQuery("Only GET or POST methods are allowed.".to_owned())),
+                        _ => {
+                            return Err(Error::BadQuery(
+                                "Only GET or POST methods are allowed.".to_owned(),
+                            ));
+                        }
                     }
                 }
                 (Format::Json, "params") => request.params = pairs(key, value)?,
@@ -195,30 +223,50 @@ impl UrlSource {
                 }
                 (Format::Json, "auth") => match value {
                     Value::Array(parts) if parts.len() == 2 => {
-                        request.auth = Some((string(key, &parts[0])?, Some(string(key, &parts[1])?)));
+                        request.auth =
+                            Some((string(key, &parts[0])?, Some(string(key, &parts[1])?)));
                     }
-                    _ => return Err(Error::BadQuery("'auth' must be a list of user and password".to_owned())),
+                    _ => {
+                        return Err(Error::BadQuery(
+                            "'auth' must be a list of user and password".to_owned(),
+                        ));
+                    }
                 },
                 (Format::Json, "path") => {
                     request.path = string(key, value)?.split('.').map(str::to_owned).collect();
                 }
                 (Format::Json, "fields") => match value {
                     Value::Array(fields) => {
-                        request.fields = Some(fields.iter().map(|field| string(key, field)).collect::<Result<_>>()?);
+                        request.fields = Some(
+                            fields
+                                .iter()
+                                .map(|field| string(key, field))
+                                .collect::<Result<_>>()?,
+                        );
                     }
                     _ => return Err(Error::BadQuery("'fields' needs to be a list.".to_owned())),
                 },
-                (_, other) => return Err(Error::BadQuery(format!("the query option '{other}' is not supported"))),
+                (_, other) => {
+                    return Err(Error::BadQuery(format!(
+                        "the query option '{other}' is not supported"
+                    )));
+                }
             }
         }
         if request.url.is_empty() {
-            return Err(Error::BadQuery("Query must include 'url' option.".to_owned()));
+            return Err(Error::BadQuery(
+                "Query must include 'url' option.".to_owned(),
+            ));
         }
         Ok(request)
     }
 
     /// Downloads the body into a temporary file, checking the address first.
-    async fn download(&self, request: &Request, cancel: &CancellationToken) -> Result<std::fs::File> {
+    async fn download(
+        &self,
+        request: &Request,
+        cancel: &CancellationToken,
+    ) -> Result<std::fs::File> {
         let url = match &self.base_url {
             Some(base) => base.join(&request.url),
             None => url::Url::parse(&request.url),
@@ -242,9 +290,14 @@ impl UrlSource {
             None => builder,
             Some(Body::Json(body)) => builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(serde_json::to_vec(body).map_err(|error| Error::BadQuery(error.to_string()))?),
+                .body(
+                    serde_json::to_vec(body).map_err(|error| Error::BadQuery(error.to_string()))?,
+                ),
             Some(Body::Text(body)) => builder
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(body.clone()),
         };
         let response = tokio::select! {
@@ -253,9 +306,13 @@ impl UrlSource {
             response = builder.send() => response.map_err(|error| http::request_error(&target, error))?,
         };
         if !response.status().is_success() {
-            return Err(Error::HttpStatus { target, status: response.status().as_u16() });
+            return Err(Error::HttpStatus {
+                target,
+                status: response.status().as_u16(),
+            });
         }
-        let mut file = tempfile::tempfile().map_err(|error| Error::Internal(format!("temporary file: {error}")))?;
+        let mut file = tempfile::tempfile()
+            .map_err(|error| Error::Internal(format!("temporary file: {error}")))?;
         let mut response = response;
         let mut n_bytes: u64 = 0;
         loop {
@@ -267,10 +324,13 @@ impl UrlSource {
             let Some(chunk) = chunk else { break };
             n_bytes += chunk.len() as u64;
             if n_bytes > MAX_BODY_BYTES {
-                return Err(Error::BadQuery(format!("the response is larger than {MAX_BODY_BYTES} bytes")));
+                return Err(Error::BadQuery(format!(
+                    "the response is larger than {MAX_BODY_BYTES} bytes"
+                )));
             }
             // Local disk writes are short; a blocking write per chunk keeps the code plain.
-            file.write_all(&chunk).map_err(|error| Error::Internal(format!("temporary file: {error}")))?;
+            file.write_all(&chunk)
+                .map_err(|error| Error::Internal(format!("temporary file: {error}")))?;
         }
         rewind(&mut file)?;
         Ok(file)
@@ -290,7 +350,9 @@ impl Engine for UrlSource {
         cancel: &CancellationToken,
     ) -> Result<()> {
         if !query.params.is_empty() {
-            return Err(Error::Unsupported("URL data sources do not bind parameters"));
+            return Err(Error::Unsupported(
+                "URL data sources do not bind parameters",
+            ));
         }
         let request = self.parse(query.sql)?;
         let file = self.download(&request, cancel).await?;
@@ -307,7 +369,9 @@ impl Engine for UrlSource {
     }
 
     async fn schema(&self) -> Result<Schema> {
-        Err(Error::Unsupported("Data source type does not support retrieving schema"))
+        Err(Error::Unsupported(
+            "Data source type does not support retrieving schema",
+        ))
     }
 
     async fn test_connection(&self) -> Result<()> {
@@ -317,14 +381,21 @@ impl Engine for UrlSource {
 }
 
 fn rewind(file: &mut std::fs::File) -> Result<()> {
-    file.rewind().map_err(|error| Error::Internal(format!("temporary file: {error}")))
+    file.rewind()
+        .map_err(|error| Error::Internal(format!("temporary file: {error}")))
 }
 
 fn read_csv(mut file: std::fs::File, delimiter: u8, feed: &Feed) -> Result<()> {
-    let bad_csv = |error: csv::Error| Error::BadQuery(format!("the response is not valid CSV: {error}"));
+    let bad_csv =
+        |error: csv::Error| Error::BadQuery(format!("the response is not valid CSV: {error}"));
     let (names, types) = {
         let mut csv = csv_reader(&mut file, delimiter);
-        let names: Vec<String> = csv.headers().map_err(bad_csv)?.iter().map(str::to_owned).collect();
+        let names: Vec<String> = csv
+            .headers()
+            .map_err(bad_csv)?
+            .iter()
+            .map(str::to_owned)
+            .collect();
         let mut types = vec![ColumnType::Null; names.len()];
         let mut record = csv::StringRecord::new();
         while csv.read_record(&mut record).map_err(bad_csv)? {
@@ -334,8 +405,16 @@ fn read_csv(mut file: std::fs::File, delimiter: u8, feed: &Feed) -> Result<()> {
         }
         (names, types)
     };
-    let types: Vec<ColumnType> =
-        types.into_iter().map(|kind| if kind == ColumnType::Null { ColumnType::String } else { kind }).collect();
+    let types: Vec<ColumnType> = types
+        .into_iter()
+        .map(|kind| {
+            if kind == ColumnType::Null {
+                ColumnType::String
+            } else {
+                kind
+            }
+        })
+        .collect();
     feed.columns(new_columns(names.iter().map(String::as_str), &types))?;
     rewind(&mut file)?;
     let mut csv = csv_reader(&mut file, delimiter);
@@ -344,15 +423,25 @@ fn read_csv(mut file: std::fs::File, delimiter: u8, feed: &Feed) -> Result<()> {
         let cells = types
             .iter()
             .enumerate()
-            .map(|(index, column_type)| record.get(index).map_or(Cell::Null, |text| guess::text_cell(text, *column_type)))
+            .map(|(index, column_type)| {
+                record
+                    .get(index)
+                    .map_or(Cell::Null, |text| guess::text_cell(text, *column_type))
+            })
             .collect();
         feed.row(cells)?;
     }
     Ok(())
 }
 
-fn csv_reader(file: &mut std::fs::File, delimiter: u8) -> csv::Reader<BufReader<&mut std::fs::File>> {
-    csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(BufReader::new(file))
+fn csv_reader(
+    file: &mut std::fs::File,
+    delimiter: u8,
+) -> csv::Reader<BufReader<&mut std::fs::File>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(BufReader::new(file))
 }
 
 fn new_columns<'a>(names: impl Iterator<Item = &'a str>, types: &[ColumnType]) -> Vec<Column> {
@@ -368,7 +457,11 @@ fn new_columns<'a>(names: impl Iterator<Item = &'a str>, types: &[ColumnType]) -
 
 /// Redash compat: an object's nested objects become `outer.inner` columns (one level), and
 /// `fields` keeps the named columns (outer or dotted names).
-fn flatten(item: Map<String, Value>, fields: Option<&[String]>, mut visit: impl FnMut(String, Value)) {
+fn flatten(
+    item: Map<String, Value>,
+    fields: Option<&[String]>,
+    mut visit: impl FnMut(String, Value),
+) {
     let wanted = |name: &str| fields.is_none_or(|fields| fields.iter().any(|field| field == name));
     for (key, value) in item {
         match value {
@@ -409,7 +502,12 @@ fn json_cell(value: Value) -> Cell {
     }
 }
 
-fn read_json(mut file: std::fs::File, path: &[String], fields: Option<&[String]>, feed: &Feed) -> Result<()> {
+fn read_json(
+    mut file: std::fs::File,
+    path: &[String],
+    fields: Option<&[String]>,
+    feed: &Feed,
+) -> Result<()> {
     let mut positions: HashMap<String, usize> = HashMap::new();
     let mut columns: Vec<(String, ColumnType)> = Vec::new();
     visit_items(&mut file, path, |item| {
@@ -430,13 +528,25 @@ fn read_json(mut file: std::fs::File, path: &[String], fields: Option<&[String]>
             .iter()
             .filter_map(|field| positions.get(field).map(|&index| columns[index].clone()))
             .collect();
-        positions = columns.iter().enumerate().map(|(index, (name, _))| (name.clone(), index)).collect();
+        positions = columns
+            .iter()
+            .enumerate()
+            .map(|(index, (name, _))| (name.clone(), index))
+            .collect();
     }
     if columns.is_empty() {
-        return Err(Error::BadQuery("Got empty response from the URL.".to_owned()));
+        return Err(Error::BadQuery(
+            "Got empty response from the URL.".to_owned(),
+        ));
     }
-    let types: Vec<ColumnType> = columns.iter().map(|(_, column_type)| *column_type).collect();
-    feed.columns(new_columns(columns.iter().map(|(name, _)| name.as_str()), &types))?;
+    let types: Vec<ColumnType> = columns
+        .iter()
+        .map(|(_, column_type)| *column_type)
+        .collect();
+    feed.columns(new_columns(
+        columns.iter().map(|(name, _)| name.as_str()),
+        &types,
+    ))?;
     rewind(&mut file)?;
     visit_items(&mut file, path, |item| {
         let mut cells = vec![Cell::Null; columns.len()];
@@ -458,11 +568,20 @@ fn visit_items(
 ) -> Result<()> {
     let mut failure: Option<Error> = None;
     let mut deserializer = serde_json::Deserializer::from_reader(BufReader::new(&mut *file));
-    let seed = AtPath { path, full_path: path, on_item: &mut on_item, failure: &mut failure };
-    let parsed = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    let seed = AtPath {
+        path,
+        full_path: path,
+        on_item: &mut on_item,
+        failure: &mut failure,
+    };
+    let parsed = seed
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end());
     match (failure, parsed) {
         (Some(error), _) => Err(error),
-        (None, Err(error)) => Err(Error::BadQuery(format!("the response is not valid JSON: {error}"))),
+        (None, Err(error)) => Err(Error::BadQuery(format!(
+            "the response is not valid JSON: {error}"
+        ))),
         (None, Ok(())) => Ok(()),
     }
 }
@@ -533,7 +652,11 @@ impl<'de, F: FnMut(Map<String, Value>) -> Result<()>> Visitor<'de> for AtPath<'_
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        if found { Ok(()) } else { Err(missing_path(self.full_path)) }
+        if found {
+            Ok(())
+        } else {
+            Err(missing_path(self.full_path))
+        }
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
@@ -542,7 +665,10 @@ impl<'de, F: FnMut(Map<String, Value>) -> Result<()>> Visitor<'de> for AtPath<'_
 }
 
 fn missing_path<E: serde::de::Error>(path: &[String]) -> E {
-    E::custom(format!("Couldn't find path {} in response.", path.join(".")))
+    E::custom(format!(
+        "Couldn't find path {} in response.",
+        path.join(".")
+    ))
 }
 
 #[cfg(test)]
@@ -564,12 +690,20 @@ mod tests {
 
     #[test]
     fn items_are_found_at_the_path() {
-        assert_eq!(items(r#"[{"a": 1}, {"a": 2}]"#, &[]).expect("array").len(), 2);
+        assert_eq!(
+            items(r#"[{"a": 1}, {"a": 2}]"#, &[]).expect("array").len(),
+            2
+        );
         assert_eq!(items(r#"{"a": 1}"#, &[]).expect("object").len(), 1);
         let nested = r#"{"x": 1, "data": {"rows": [{"a": 1}, {"a": 2}, {"a": 3}]}, "z": [1]}"#;
         assert_eq!(items(nested, &["data", "rows"]).expect("nested").len(), 3);
         let error = items(nested, &["data", "nope"]).expect_err("missing");
-        assert!(error.to_string().contains("Couldn't find path data.nope in response."), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("Couldn't find path data.nope in response."),
+            "{error}"
+        );
         assert!(items("[1, 2]", &[]).is_err());
         assert!(items("[{\"a\": 1}", &[]).is_err());
     }
@@ -578,11 +712,19 @@ mod tests {
     fn nested_objects_become_dotted_columns() {
         let item = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
         let mut seen = Vec::new();
-        flatten(item.as_object().cloned().expect("object"), None, |name, _| seen.push(name));
+        flatten(
+            item.as_object().cloned().expect("object"),
+            None,
+            |name, _| seen.push(name),
+        );
         assert_eq!(seen, ["a", "b.c", "b.d", "e"]);
         let mut kept = Vec::new();
         let fields = ["b.d".to_owned(), "a".to_owned()];
-        flatten(item.as_object().cloned().expect("object"), Some(&fields), |name, _| kept.push(name));
+        flatten(
+            item.as_object().cloned().expect("object"),
+            Some(&fields),
+            |name, _| kept.push(name),
+        );
         assert_eq!(kept, ["a", "b.d"]);
     }
 }

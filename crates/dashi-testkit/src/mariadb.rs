@@ -73,7 +73,11 @@ impl MariaDbServer {
         install
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data_dir.display()))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"])
+            .args([
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+            ])
             .current_dir(dir.path());
         if binaries.run_as.is_some() {
             install.arg("--user=mysql");
@@ -106,12 +110,25 @@ impl MariaDbServer {
             command
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", data_dir.display()))
-                .arg(format!("--socket={}", dir.path().join("mariadb.sock").display()))
-                .arg(format!("--pid-file={}", dir.path().join("mariadb.pid").display()))
+                .arg(format!(
+                    "--socket={}",
+                    dir.path().join("mariadb.sock").display()
+                ))
+                .arg(format!(
+                    "--pid-file={}",
+                    dir.path().join("mariadb.pid").display()
+                ))
                 .arg(format!("--init-file={}", init_path.display()))
                 .arg(format!("--port={port}"))
-                .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin"])
-                .args(["--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0"])
+                .args([
+                    "--bind-address=127.0.0.1",
+                    "--skip-name-resolve",
+                    "--skip-log-bin",
+                ])
+                .args([
+                    "--innodb-buffer-pool-size=32M",
+                    "--innodb-flush-log-at-trx-commit=0",
+                ])
                 .args(["--innodb-doublewrite=0", "--max-connections=200"])
                 .current_dir(dir.path())
                 .stdin(Stdio::null())
@@ -120,7 +137,9 @@ impl MariaDbServer {
             if binaries.run_as.is_some() {
                 command.arg("--user=mysql");
             }
-            let mut server = command.spawn().with_context(|| format!("starting {}", binaries.server.display()))?;
+            let mut server = command
+                .spawn()
+                .with_context(|| format!("starting {}", binaries.server.display()))?;
             let watchdog = Watchdog::arm(
                 r#"kill -KILL "$1" 2>/dev/null; rm -rf "$2""#,
                 &[OsStr::new(&server.id().to_string()), dir.path().as_os_str()],
@@ -139,7 +158,8 @@ impl MariaDbServer {
                 if let Some(status) = server.try_wait().context("watching mariadbd")? {
                     watchdog.disarm();
                     let log = process::log_tail_from(&log_path, log_offset, LOG_LINES);
-                    let port_taken = log.contains("Address already in use") || log.contains("Can't start server: Bind");
+                    let port_taken = log.contains("Address already in use")
+                        || log.contains("Can't start server: Bind");
                     if port_taken && attempt < PORT_ATTEMPTS {
                         break;
                     }
@@ -238,9 +258,11 @@ impl Binaries {
     fn find() -> anyhow::Result<Binaries> {
         let missing = "MariaDB not found: install the Debian package `mariadb-server` \
                        (apt-get install -y mariadb-server)";
-        let server = first_executable(&["/usr/sbin/mariadbd", "/usr/sbin/mysqld"]).context(missing)?;
+        let server =
+            first_executable(&["/usr/sbin/mariadbd", "/usr/sbin/mysqld"]).context(missing)?;
         let install_db =
-            first_executable(&["/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"]).context(missing)?;
+            first_executable(&["/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"])
+                .context(missing)?;
         let run_as = if process::is_root()? {
             Some(process::system_user("mysql")?.context(
                 "running as root, MariaDB must run as the `mysql` user, which does not exist: \
@@ -249,12 +271,19 @@ impl Binaries {
         } else {
             None
         };
-        Ok(Binaries { server, install_db, run_as })
+        Ok(Binaries {
+            server,
+            install_db,
+            run_as,
+        })
     }
 }
 
 fn first_executable(candidates: &[&str]) -> Option<PathBuf> {
-    candidates.iter().map(PathBuf::from).find(|path| is_executable(path))
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| is_executable(path))
 }
 
 fn is_executable(path: &Path) -> bool {

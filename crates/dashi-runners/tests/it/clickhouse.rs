@@ -54,10 +54,27 @@ const SCHEMA: &str = concat!(
 const UNKNOWN_TABLE: &str = "Code: 60. DB::Exception: Table default.missing does not exist. \
                              (UNKNOWN_TABLE) (version 24.8.4.13 (official build))\n";
 
-async fn answer(State(log): State<Log>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap, sql: String) -> Response {
-    let user = headers.get("X-ClickHouse-User").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
-    let key = headers.get("X-ClickHouse-Key").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
-    log.lock().expect("log").push(Recorded { sql: sql.clone(), params, user });
+async fn answer(
+    State(log): State<Log>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    sql: String,
+) -> Response {
+    let user = headers
+        .get("X-ClickHouse-User")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let key = headers
+        .get("X-ClickHouse-Key")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    log.lock().expect("log").push(Recorded {
+        sql: sql.clone(),
+        params,
+        user,
+    });
     if key != "secret" {
         return (
             StatusCode::FORBIDDEN,
@@ -76,7 +93,8 @@ async fn answer(State(log): State<Log>, Query(params): Query<HashMap<String, Str
     }
     if sql.contains("sleep") {
         // The header lines, then nothing until the client goes away.
-        let head = futures_util::stream::iter([Ok::<_, Infallible>("[\"s\"]\n[\"UInt8\"]\n".to_owned())]);
+        let head =
+            futures_util::stream::iter([Ok::<_, Infallible>("[\"s\"]\n[\"UInt8\"]\n".to_owned())]);
         return Body::from_stream(head.chain(futures_util::stream::pending())).into_response();
     }
     if sql.contains("throwIf") {
@@ -90,8 +108,12 @@ async fn answer(State(log): State<Log>, Query(params): Query<HashMap<String, Str
 
 async fn serve() -> (String, Log) {
     let log: Log = Arc::default();
-    let app = Router::new().route("/", post(answer)).with_state(Arc::clone(&log));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let app = Router::new()
+        .route("/", post(answer))
+        .with_state(Arc::clone(&log));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let address = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}"), log)
@@ -108,11 +130,19 @@ fn runner(url: &str) -> Box<dyn Runner> {
 #[tokio::test]
 async fn rows_stream_with_redash_types() {
     let (url, log) = serve().await;
-    let result = run(&*runner(&url), "SELECT * FROM numbers(2)").await.expect("query runs");
-    assert_eq!(result.names(), ["n", "s", "f", "d", "dt", "b", "arr", "maybe", "a", "a1"]);
+    let result = run(&*runner(&url), "SELECT * FROM numbers(2)")
+        .await
+        .expect("query runs");
+    assert_eq!(
+        result.names(),
+        ["n", "s", "f", "d", "dt", "b", "arr", "maybe", "a", "a1"]
+    );
     assert_eq!(
         result.types(),
-        ["integer", "string", "float", "date", "datetime", "boolean", "string", "integer", "integer", "integer"]
+        [
+            "integer", "string", "float", "date", "datetime", "boolean", "string", "integer",
+            "integer", "integer"
+        ]
     );
     let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).expect("date");
     assert_eq!(
@@ -133,40 +163,79 @@ async fn rows_stream_with_redash_types() {
     assert_eq!(result.rows[1][0], Cell::Text("18446744073709551615".into()));
     let sent = log.lock().expect("log")[0].clone();
     assert_eq!(sent.user, "reader");
-    assert_eq!(sent.params.get("database").map(String::as_str), Some("default"));
-    assert_eq!(sent.params.get("default_format").map(String::as_str), Some("JSONCompactEachRowWithNamesAndTypes"));
+    assert_eq!(
+        sent.params.get("database").map(String::as_str),
+        Some("default")
+    );
+    assert_eq!(
+        sent.params.get("default_format").map(String::as_str),
+        Some("JSONCompactEachRowWithNamesAndTypes")
+    );
     assert!(sent.params.get("query_id").is_some_and(|id| !id.is_empty()));
-    assert!(!sent.params.contains_key("password"), "the password travels in a header");
+    assert!(
+        !sent.params.contains_key("password"),
+        "the password travels in a header"
+    );
 }
 
 #[tokio::test]
 async fn auto_limit_is_appended() {
     let (url, log) = serve().await;
-    let request = RunRequest { sql: "SELECT * FROM numbers(5000)".to_owned(), row_limit: Some(1000), ..RunRequest::default() };
-    crate::run_request(&*runner(&url), &request).await.expect("query runs");
-    assert_eq!(log.lock().expect("log")[0].sql, "SELECT * FROM numbers(5000) LIMIT 1000");
+    let request = RunRequest {
+        sql: "SELECT * FROM numbers(5000)".to_owned(),
+        row_limit: Some(1000),
+        ..RunRequest::default()
+    };
+    crate::run_request(&*runner(&url), &request)
+        .await
+        .expect("query runs");
+    assert_eq!(
+        log.lock().expect("log")[0].sql,
+        "SELECT * FROM numbers(5000) LIMIT 1000"
+    );
 }
 
 #[tokio::test]
 async fn errors_carry_clickhouse_messages() {
     let (url, _log) = serve().await;
-    let error = run(&*runner(&url), "SELECT * FROM missing").await.expect_err("unknown table");
+    let error = run(&*runner(&url), "SELECT * FROM missing")
+        .await
+        .expect_err("unknown table");
     assert_eq!(error.fault(), Fault::Invalid);
-    assert_eq!(error.to_string(), "Code: 60. DB::Exception: Table default.missing does not exist. (UNKNOWN_TABLE)");
+    assert_eq!(
+        error.to_string(),
+        "Code: 60. DB::Exception: Table default.missing does not exist. (UNKNOWN_TABLE)"
+    );
 
-    let error = run(&*runner(&url), "SELECT throwIf(1)").await.expect_err("error after rows");
-    assert!(matches!(&error, Error::Query { message } if message.starts_with("Code: 60.")), "{error}");
+    let error = run(&*runner(&url), "SELECT throwIf(1)")
+        .await
+        .expect_err("error after rows");
+    assert!(
+        matches!(&error, Error::Query { message } if message.starts_with("Code: 60.")),
+        "{error}"
+    );
 
-    let wrong = open("clickhouse", json!({"url": url, "password": "nope", "dbname": "default"}), &RunnerContext::default());
+    let wrong = open(
+        "clickhouse",
+        json!({"url": url, "password": "nope", "dbname": "default"}),
+        &RunnerContext::default(),
+    );
     let error = wrong.test_connection().await.expect_err("bad password");
     assert!(matches!(error, Error::Login { .. }), "{error}");
 
     let port = crate::closed_port();
     let unreachable = runner(&format!("http://127.0.0.1:{port}"));
-    let error = unreachable.test_connection().await.expect_err("nothing listens");
+    let error = unreachable
+        .test_connection()
+        .await
+        .expect_err("nothing listens");
     assert_eq!(error.fault(), Fault::Unavailable, "{error}");
 
-    let bad = crate::open_result("clickhouse", json!({"url": "not a url", "dbname": "x"}), &RunnerContext::default());
+    let bad = crate::open_result(
+        "clickhouse",
+        json!({"url": "not a url", "dbname": "x"}),
+        &RunnerContext::default(),
+    );
     assert!(matches!(bad, Err(Error::InvalidOption { .. })));
 }
 
@@ -177,12 +246,19 @@ async fn cancel_and_timeout_kill_the_query_by_id() {
     for timeout in [None, Some(Duration::from_millis(300))] {
         log.lock().expect("log").clear();
         let cancel = CancellationToken::new();
-        let request = RunRequest { sql: "SELECT sleep(3)".to_owned(), timeout, ..RunRequest::default() };
+        let request = RunRequest {
+            sql: "SELECT sleep(3)".to_owned(),
+            timeout,
+            ..RunRequest::default()
+        };
         let mut collected = Collected::default();
         let run = runner.run(&request, &mut collected, &cancel);
         let stopper = async {
             if timeout.is_none() {
-                let sent = eventually(Duration::from_secs(10), || async { !log.lock().expect("log").is_empty() }).await;
+                let sent = eventually(Duration::from_secs(10), || async {
+                    !log.lock().expect("log").is_empty()
+                })
+                .await;
                 assert!(sent, "the query never reached the server");
                 cancel.cancel();
             }
@@ -193,13 +269,25 @@ async fn cancel_and_timeout_kill_the_query_by_id() {
             (other, _) => panic!("unexpected outcome {other:?} for timeout {timeout:?}"),
         }
         let recorded = log.lock().expect("log").clone();
-        let query_id = recorded[0].params.get("query_id").cloned().expect("query id");
+        let query_id = recorded[0]
+            .params
+            .get("query_id")
+            .cloned()
+            .expect("query id");
         assert!(
-            recorded.iter().any(|request| request.sql == format!("KILL QUERY WHERE query_id = '{query_id}'")),
+            recorded
+                .iter()
+                .any(|request| request.sql == format!("KILL QUERY WHERE query_id = '{query_id}'")),
             "no KILL QUERY for {query_id} in {recorded:?}"
         );
         if timeout.is_some() {
-            assert_eq!(recorded[0].params.get("max_execution_time").map(String::as_str), Some("1"));
+            assert_eq!(
+                recorded[0]
+                    .params
+                    .get("max_execution_time")
+                    .map(String::as_str),
+                Some("1")
+            );
         }
     }
 }
@@ -208,7 +296,11 @@ async fn cancel_and_timeout_kill_the_query_by_id() {
 async fn schema_groups_columns_by_table() {
     let (url, _log) = serve().await;
     let schema = runner(&url).schema().await.expect("schema");
-    let names: Vec<&str> = schema.tables.iter().map(|table| table.name.as_str()).collect();
+    let names: Vec<&str> = schema
+        .tables
+        .iter()
+        .map(|table| table.name.as_str())
+        .collect();
     assert_eq!(names, ["default.events", "logs.lines"]);
     assert_eq!(schema.tables[0].columns.len(), 2);
     assert_eq!(schema.tables[0].columns[1].type_name, "DateTime");

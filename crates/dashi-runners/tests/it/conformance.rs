@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use dashi_core::{Classify, Fault};
-use dashi_runners::{Error, Runner, RunRequest, RunnerContext};
+use dashi_runners::{Error, RunRequest, Runner, RunnerContext};
 use dashi_testkit::TestDb;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
@@ -45,8 +45,9 @@ impl Watch {
     async fn running(&self, needle: &str) -> usize {
         match self {
             Watch::Postgres(url) => {
-                let (client, connection) =
-                    tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("watch PostgreSQL");
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("watch PostgreSQL");
                 tokio::spawn(connection);
                 let row = client
                     .query_one(
@@ -79,7 +80,9 @@ impl Watch {
 
 async fn postgres() -> Live {
     let db = TestDb::postgres().await;
-    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect");
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(connection);
     client
         .batch_execute(
@@ -157,20 +160,33 @@ async fn every_live_source() -> Vec<Live> {
 #[tokio::test]
 async fn types_round_trip_with_redash_names() {
     for live in every_live_source().await {
-        let result = run(&*live.runner, "SELECT i, f, b, s, d, t FROM known").await.expect("query runs");
+        let result = run(&*live.runner, "SELECT i, f, b, s, d, t FROM known")
+            .await
+            .expect("query runs");
         assert_eq!(result.types(), live.known_types, "{}", live.kind);
         assert_eq!(result.rows.len(), 1, "{}", live.kind);
         assert_eq!(result.rows[0][0], dashi_core::Cell::Int(1), "{}", live.kind);
-        assert_eq!(result.rows[0][2], dashi_core::Cell::Bool(true), "{}", live.kind);
+        assert_eq!(
+            result.rows[0][2],
+            dashi_core::Cell::Bool(true),
+            "{}",
+            live.kind
+        );
     }
 }
 
 #[tokio::test]
 async fn duplicate_column_names_are_numbered() {
     for live in every_live_source().await {
-        let result = run(&*live.runner, "SELECT 1 AS a, 2 AS a, 3 AS b, 4 AS a").await.expect("query runs");
+        let result = run(&*live.runner, "SELECT 1 AS a, 2 AS a, 3 AS b, 4 AS a")
+            .await
+            .expect("query runs");
         assert_eq!(result.names(), ["a", "a1", "b", "a2"], "{}", live.kind);
-        let friendly: Vec<&str> = result.columns.iter().map(|column| column.friendly_name.as_str()).collect();
+        let friendly: Vec<&str> = result
+            .columns
+            .iter()
+            .map(|column| column.friendly_name.as_str())
+            .collect();
         assert_eq!(friendly, ["a", "a1", "b", "a2"], "{}", live.kind);
     }
 }
@@ -179,7 +195,11 @@ async fn duplicate_column_names_are_numbered() {
 /// cancel or a timeout); returns the run's error and how long the run took after `stop`.
 async fn run_slow_until(live: &Live, timeout: Option<Duration>, cancel_after_start: bool) -> Error {
     let cancel = CancellationToken::new();
-    let request = RunRequest { sql: live.slow_sql.to_owned(), timeout, ..RunRequest::default() };
+    let request = RunRequest {
+        sql: live.slow_sql.to_owned(),
+        timeout,
+        ..RunRequest::default()
+    };
     let runner = &*live.runner;
     let run = async {
         let mut collected = Collected::default();
@@ -190,14 +210,21 @@ async fn run_slow_until(live: &Live, timeout: Option<Duration>, cancel_after_sta
         // SQLite runs in this process: there is nothing to watch, so it is cancelled at once
         // (while or before its statement steps; both must end as a cancel).
         let started = matches!(live.watch, Watch::Sqlite)
-            || eventually(Duration::from_secs(10), || async { live.watch.running(needle).await > 0 }).await;
+            || eventually(Duration::from_secs(10), || async {
+                live.watch.running(needle).await > 0
+            })
+            .await;
         if cancel_after_start {
             cancel.cancel();
         }
         started
     };
     let (outcome, started) = tokio::join!(run, stopper);
-    assert!(started, "{}: the slow statement never showed in the server", live.kind);
+    assert!(
+        started,
+        "{}: the slow statement never showed in the server",
+        live.kind
+    );
     match outcome {
         Ok(summary) => panic!("{}: the slow statement finished: {summary:?}", live.kind),
         Err(error) => error,
@@ -210,10 +237,22 @@ async fn cancel_stops_the_query_in_the_server() {
         let started = Instant::now();
         let error = run_slow_until(&live, None, true).await;
         assert!(matches!(error, Error::Cancelled), "{}: {error}", live.kind);
-        assert!(started.elapsed() < Duration::from_secs(20), "{}: cancel took {:?}", live.kind, started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}: cancel took {:?}",
+            live.kind,
+            started.elapsed()
+        );
         let needle = &live.slow_sql[..16];
-        let gone = eventually(GONE_WITHIN, || async { live.watch.running(needle).await == 0 }).await;
-        assert!(gone, "{}: the statement still runs in the server after cancel", live.kind);
+        let gone = eventually(GONE_WITHIN, || async {
+            live.watch.running(needle).await == 0
+        })
+        .await;
+        assert!(
+            gone,
+            "{}: the statement still runs in the server after cancel",
+            live.kind
+        );
     }
 }
 
@@ -222,11 +261,27 @@ async fn timeout_stops_the_query_in_the_server() {
     for live in every_live_source().await {
         let started = Instant::now();
         let error = run_slow_until(&live, Some(Duration::from_secs(1)), false).await;
-        assert!(matches!(error, Error::TimedOut(limit) if limit == Duration::from_secs(1)), "{}: {error}", live.kind);
-        assert!(started.elapsed() < Duration::from_secs(20), "{}: timeout took {:?}", live.kind, started.elapsed());
+        assert!(
+            matches!(error, Error::TimedOut(limit) if limit == Duration::from_secs(1)),
+            "{}: {error}",
+            live.kind
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}: timeout took {:?}",
+            live.kind,
+            started.elapsed()
+        );
         let needle = &live.slow_sql[..16];
-        let gone = eventually(GONE_WITHIN, || async { live.watch.running(needle).await == 0 }).await;
-        assert!(gone, "{}: the statement still runs in the server after the timeout", live.kind);
+        let gone = eventually(GONE_WITHIN, || async {
+            live.watch.running(needle).await == 0
+        })
+        .await;
+        assert!(
+            gone,
+            "{}: the statement still runs in the server after the timeout",
+            live.kind
+        );
     }
 }
 
@@ -235,10 +290,22 @@ async fn schema_lists_the_known_table() {
     for live in every_live_source().await {
         let schema = live.runner.schema().await.expect("schema");
         let known = schema.tables.iter().find(|table| table.name == "known");
-        let known = known.unwrap_or_else(|| panic!("{}: no `known` table in {schema:?}", live.kind));
-        let names: Vec<&str> = known.columns.iter().map(|column| column.name.as_str()).collect();
+        let known =
+            known.unwrap_or_else(|| panic!("{}: no `known` table in {schema:?}", live.kind));
+        let names: Vec<&str> = known
+            .columns
+            .iter()
+            .map(|column| column.name.as_str())
+            .collect();
         assert_eq!(names, ["i", "f", "b", "s", "d", "t"], "{}", live.kind);
-        assert!(known.columns.iter().all(|column| !column.type_name.is_empty()), "{}", live.kind);
+        assert!(
+            known
+                .columns
+                .iter()
+                .all(|column| !column.type_name.is_empty()),
+            "{}",
+            live.kind
+        );
         assert!(live.runner.test_connection().await.is_ok(), "{}", live.kind);
     }
 }
@@ -246,7 +313,9 @@ async fn schema_lists_the_known_table() {
 #[tokio::test]
 async fn bad_sql_carries_the_database_message() {
     for live in every_live_source().await {
-        let error = run(&*live.runner, "SELECT * FROM missing_table").await.expect_err("no such table");
+        let error = run(&*live.runner, "SELECT * FROM missing_table")
+            .await
+            .expect_err("no such table");
         assert_eq!(error.fault(), Fault::Invalid, "{}: {error}", live.kind);
         assert!(
             error.to_string().contains(live.missing_table_message),
@@ -266,7 +335,9 @@ async fn unreachable_host_is_unavailable() {
             _ => options["port"] = json!(closed_port()),
         }
         let runner = open(live.kind, options, &RunnerContext::default());
-        let error = run(&*runner, "SELECT 1").await.expect_err("nothing listens");
+        let error = run(&*runner, "SELECT 1")
+            .await
+            .expect_err("nothing listens");
         assert_eq!(error.fault(), Fault::Unavailable, "{}: {error}", live.kind);
         let error = runner.test_connection().await.expect_err("nothing listens");
         assert_eq!(error.fault(), Fault::Unavailable, "{}: {error}", live.kind);
@@ -281,11 +352,18 @@ async fn bad_options_are_invalid() {
             Err(error) => error,
         };
         assert_eq!(error.fault(), Fault::Invalid, "{kind}: {error}");
-        assert!(matches!(&error, Error::InvalidOption { option: named, .. } if named == option), "{kind}: {error}");
+        assert!(
+            matches!(&error, Error::InvalidOption { option: named, .. } if named == option),
+            "{kind}: {error}"
+        );
     };
     check("pg", json!({"host": "127.0.0.1"}), "dbname");
     check("pg", json!({"dbname": "x", "port": "not a port"}), "port");
-    check("pg", json!({"dbname": "x", "sslmode": "sometimes"}), "sslmode");
+    check(
+        "pg",
+        json!({"dbname": "x", "sslmode": "sometimes"}),
+        "sslmode",
+    );
     check("redshift", json!({"dbname": "x", "port": 70000}), "port");
     check("mysql", json!({"host": "127.0.0.1"}), "db");
     check("mysql", json!({"db": "x", "ssl_mode": "maybe"}), "ssl_mode");

@@ -15,7 +15,7 @@ mod url;
 use std::time::{Duration, Instant};
 
 use dashi_core::{Cell, Column, RowSink, SinkError};
-use dashi_runners::{Runner, RunnerContext, RunRequest, RunSummary};
+use dashi_runners::{RunRequest, RunSummary, Runner, RunnerContext};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -29,11 +29,17 @@ pub struct Collected {
 
 impl Collected {
     pub fn names(&self) -> Vec<&str> {
-        self.columns.iter().map(|column| column.name.as_str()).collect()
+        self.columns
+            .iter()
+            .map(|column| column.name.as_str())
+            .collect()
     }
 
     pub fn types(&self) -> Vec<&'static str> {
-        self.columns.iter().map(|column| column.column_type.as_str()).collect()
+        self.columns
+            .iter()
+            .map(|column| column.column_type.as_str())
+            .collect()
     }
 }
 
@@ -45,7 +51,11 @@ impl RowSink for Collected {
     }
 
     fn row(&mut self, cells: &[Cell]) -> Result<(), SinkError> {
-        assert_eq!(cells.len(), self.columns.len(), "a row must have one cell per column");
+        assert_eq!(
+            cells.len(),
+            self.columns.len(),
+            "a row must have one cell per column"
+        );
         self.rows.push(cells.to_vec());
         Ok(())
     }
@@ -72,13 +82,29 @@ pub fn open_result(
 
 /// Runs `sql` to completion and returns what the sink received.
 pub async fn run(runner: &dyn Runner, sql: &str) -> dashi_runners::Result<Collected> {
-    run_request(runner, &RunRequest { sql: sql.to_owned(), ..RunRequest::default() }).await
+    run_request(
+        runner,
+        &RunRequest {
+            sql: sql.to_owned(),
+            ..RunRequest::default()
+        },
+    )
+    .await
 }
 
-pub async fn run_request(runner: &dyn Runner, request: &RunRequest) -> dashi_runners::Result<Collected> {
+pub async fn run_request(
+    runner: &dyn Runner,
+    request: &RunRequest,
+) -> dashi_runners::Result<Collected> {
     let mut collected = Collected::default();
-    let summary: RunSummary = runner.run(request, &mut collected, &CancellationToken::new()).await?;
-    assert_eq!(summary.rows, collected.rows.len() as u64, "summary counts every row");
+    let summary: RunSummary = runner
+        .run(request, &mut collected, &CancellationToken::new())
+        .await?;
+    assert_eq!(
+        summary.rows,
+        collected.rows.len() as u64,
+        "summary counts every row"
+    );
     Ok(collected)
 }
 

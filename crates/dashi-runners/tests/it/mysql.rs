@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use dashi_core::Cell;
-use dashi_runners::{BoundParam, Runner, RunnerContext, RunRequest};
+use dashi_runners::{BoundParam, RunRequest, Runner, RunnerContext};
 use dashi_testkit::MariaDbServer;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
@@ -27,7 +27,10 @@ pub async fn database() -> Value {
     let server = server().await;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = admin().await;
-    admin.query_drop(format!("CREATE DATABASE {name}")).await.expect("create database");
+    admin
+        .query_drop(format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
     let _ = admin.disconnect().await;
     json!({
         "host": "127.0.0.1",
@@ -43,12 +46,17 @@ pub async fn database() -> Value {
 pub async fn admin() -> mysql_async::Conn {
     let url = server().await.url();
     let opts = mysql_async::Opts::from_url(&url).expect("server URL");
-    mysql_async::Conn::new(opts).await.expect("connect to MariaDB")
+    mysql_async::Conn::new(opts)
+        .await
+        .expect("connect to MariaDB")
 }
 
 pub async fn runner() -> (Box<dyn Runner>, Value) {
     let options = database().await;
-    (open("mysql", options.clone(), &RunnerContext::default()), options)
+    (
+        open("mysql", options.clone(), &RunnerContext::default()),
+        options,
+    )
 }
 
 #[tokio::test]
@@ -68,7 +76,10 @@ async fn values_map_to_redash_types() {
     let result = run(&*runner, "SELECT * FROM t").await.expect("query runs");
     assert_eq!(
         result.types(),
-        ["integer", "integer", "float", "float", "string", "datetime", "date", "boolean", "string", "string", "float"]
+        [
+            "integer", "integer", "float", "float", "string", "datetime", "date", "boolean",
+            "string", "string", "float"
+        ]
     );
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
     assert_eq!(
@@ -95,7 +106,11 @@ async fn typed_parameters_are_bound() {
     let (runner, _) = runner().await;
     let request = RunRequest {
         sql: "SELECT ? + 1 AS n, CONCAT(?, '!') AS t, ? AS missing".to_owned(),
-        params: vec![BoundParam::Int(41), BoundParam::Text("hi".to_owned()), BoundParam::Null],
+        params: vec![
+            BoundParam::Int(41),
+            BoundParam::Text("hi".to_owned()),
+            BoundParam::Null,
+        ],
         ..RunRequest::default()
     };
     let result = run_request(&*runner, &request).await.expect("query runs");
@@ -112,5 +127,12 @@ async fn auto_limit_applies_to_mysql_text() {
         row_limit: Some(1000),
         ..RunRequest::default()
     };
-    assert_eq!(run_request(&*runner, &request).await.expect("runs").rows.len(), 1000);
+    assert_eq!(
+        run_request(&*runner, &request)
+            .await
+            .expect("runs")
+            .rows
+            .len(),
+        1000
+    );
 }

@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use dashi_core::Cell;
-use dashi_runners::{BoundParam, Runner, RunnerContext, RunRequest};
+use dashi_runners::{BoundParam, RunRequest, Runner, RunnerContext};
 use dashi_testkit::TestDb;
 use serde_json::{Value, json};
 
@@ -25,7 +25,10 @@ pub fn options(database_url: &str) -> Value {
 /// A runner on a fresh test database, and its URL.
 pub async fn runner() -> (Box<dyn Runner>, String) {
     let db = TestDb::postgres().await;
-    (open("pg", options(&db.url), &RunnerContext::default()), db.url)
+    (
+        open("pg", options(&db.url), &RunnerContext::default()),
+        db.url,
+    )
 }
 
 #[tokio::test]
@@ -47,9 +50,10 @@ async fn values_decode_by_type() {
     assert_eq!(
         result.types(),
         [
-            "integer", "integer", "integer", "float", "float", "float", "boolean", "string", "string",
-            "string", "date", "datetime", "datetime", "string", "string", "string", "string",
-            "string", "integer", "float", "float", "string", "string", "string", "string",
+            "integer", "integer", "integer", "float", "float", "float", "boolean", "string",
+            "string", "string", "date", "datetime", "datetime", "string", "string", "string",
+            "string", "string", "integer", "float", "float", "string", "string", "string",
+            "string",
         ]
     );
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
@@ -90,17 +94,25 @@ async fn values_decode_by_type() {
 #[tokio::test]
 async fn unknown_types_arrive_as_text() {
     let (runner, _) = runner().await;
-    let result = run(&*runner, "SELECT point(1, 2) AS p, 7 AS n").await.expect("query runs");
+    let result = run(&*runner, "SELECT point(1, 2) AS p, 7 AS n")
+        .await
+        .expect("query runs");
     assert_eq!(result.types(), ["string", "integer"]);
-    assert_eq!(result.rows, [vec![Cell::Text("(1,2)".into()), Cell::Int(7)]]);
+    assert_eq!(
+        result.rows,
+        [vec![Cell::Text("(1,2)".into()), Cell::Int(7)]]
+    );
 }
 
 #[tokio::test]
 async fn several_statements_return_the_one_with_rows() {
     let (runner, _) = runner().await;
-    let result = run(&*runner, "SET search_path TO public; SELECT 1 AS one, 'a' AS two;")
-        .await
-        .expect("query runs");
+    let result = run(
+        &*runner,
+        "SET search_path TO public; SELECT 1 AS one, 'a' AS two;",
+    )
+    .await
+    .expect("query runs");
     assert_eq!(result.names(), ["one", "two"]);
     assert_eq!(result.types(), ["integer", "string"]);
     assert_eq!(result.rows, [vec![Cell::Int(1), Cell::Text("a".into())]]);
@@ -110,7 +122,8 @@ async fn several_statements_return_the_one_with_rows() {
 async fn typed_parameters_are_bound() {
     let (runner, _) = runner().await;
     let request = RunRequest {
-        sql: "SELECT $1::int4 + 1 AS n, $2 || '!' AS t, $3::date AS d, $4::int AS missing".to_owned(),
+        sql: "SELECT $1::int4 + 1 AS n, $2 || '!' AS t, $3::date AS d, $4::int AS missing"
+            .to_owned(),
         params: vec![
             BoundParam::Int(41),
             BoundParam::Text("hi".to_owned()),
@@ -139,19 +152,35 @@ async fn auto_limit_caps_a_plain_select_only() {
         row_limit: Some(1000),
         ..RunRequest::default()
     };
-    assert_eq!(run_request(&*runner, &limited).await.expect("runs").rows.len(), 1000);
+    assert_eq!(
+        run_request(&*runner, &limited)
+            .await
+            .expect("runs")
+            .rows
+            .len(),
+        1000
+    );
     let explicit = RunRequest {
         sql: "SELECT n FROM generate_series(1, 5000) AS n LIMIT 2000".to_owned(),
         row_limit: Some(1000),
         ..RunRequest::default()
     };
-    assert_eq!(run_request(&*runner, &explicit).await.expect("runs").rows.len(), 2000);
+    assert_eq!(
+        run_request(&*runner, &explicit)
+            .await
+            .expect("runs")
+            .rows
+            .len(),
+        2000
+    );
 }
 
 #[tokio::test]
 async fn empty_result_still_has_columns() {
     let (runner, _) = runner().await;
-    let result = run(&*runner, "SELECT 1 AS a WHERE false").await.expect("query runs");
+    let result = run(&*runner, "SELECT 1 AS a WHERE false")
+        .await
+        .expect("query runs");
     assert_eq!(result.names(), ["a"]);
     assert_eq!(result.n_column_calls, 1);
     assert!(result.rows.is_empty());

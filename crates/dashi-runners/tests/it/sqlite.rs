@@ -2,7 +2,7 @@
 //! bound parameters.
 
 use dashi_core::Cell;
-use dashi_runners::{BoundParam, Error, Runner, RunnerContext, RunRequest};
+use dashi_runners::{BoundParam, Error, RunRequest, Runner, RunnerContext};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -29,9 +29,16 @@ pub fn fixture() -> (TempDir, Box<dyn Runner>) {
 #[tokio::test]
 async fn declared_types_map_to_redash_types() {
     let (_dir, runner) = fixture();
-    let result = run(&*runner, "SELECT * FROM people ORDER BY id").await.expect("query runs");
-    assert_eq!(result.types(), ["integer", "string", "float", "boolean", "date", "datetime"]);
-    let seen = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).and_then(|d| d.and_hms_opt(3, 4, 5)).expect("time");
+    let result = run(&*runner, "SELECT * FROM people ORDER BY id")
+        .await
+        .expect("query runs");
+    assert_eq!(
+        result.types(),
+        ["integer", "string", "float", "boolean", "date", "datetime"]
+    );
+    let seen = chrono::NaiveDate::from_ymd_opt(2024, 1, 2)
+        .and_then(|d| d.and_hms_opt(3, 4, 5))
+        .expect("time");
     assert_eq!(
         result.rows[0],
         [
@@ -49,17 +56,25 @@ async fn declared_types_map_to_redash_types() {
 #[tokio::test]
 async fn expression_types_come_from_the_first_row() {
     let (_dir, runner) = fixture();
-    let result = run(&*runner, "SELECT count(*) AS n, avg(score) AS mean, 'x' AS label FROM people")
-        .await
-        .expect("query runs");
+    let result = run(
+        &*runner,
+        "SELECT count(*) AS n, avg(score) AS mean, 'x' AS label FROM people",
+    )
+    .await
+    .expect("query runs");
     assert_eq!(result.types(), ["integer", "float", "string"]);
 }
 
 #[tokio::test]
 async fn files_are_opened_read_only() {
     let (_dir, runner) = fixture();
-    let error = run(&*runner, "DELETE FROM people").await.expect_err("read-only");
-    assert!(matches!(&error, Error::Query { message } if message.contains("readonly")), "{error}");
+    let error = run(&*runner, "DELETE FROM people")
+        .await
+        .expect_err("read-only");
+    assert!(
+        matches!(&error, Error::Query { message } if message.contains("readonly")),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +92,15 @@ async fn parameters_are_bound_positionally() {
 #[tokio::test]
 async fn a_missing_file_is_unavailable() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let runner = open("sqlite", json!({"dbpath": dir.path().join("absent.db")}), &RunnerContext::default());
+    let runner = open(
+        "sqlite",
+        json!({"dbpath": dir.path().join("absent.db")}),
+        &RunnerContext::default(),
+    );
     let error = runner.test_connection().await.expect_err("no file");
-    assert_eq!(dashi_core::Classify::fault(&error), dashi_core::Fault::Unavailable, "{error}");
+    assert_eq!(
+        dashi_core::Classify::fault(&error),
+        dashi_core::Fault::Unavailable,
+        "{error}"
+    );
 }

@@ -37,51 +37,87 @@ async fn serve() -> String {
             "/redirect",
             get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/people.csv")]).into_response() }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let address = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{address}")
 }
 
 fn private_allowed() -> RunnerContext {
-    RunnerContext { allow_private_addresses: true, ..RunnerContext::default() }
+    RunnerContext {
+        allow_private_addresses: true,
+        ..RunnerContext::default()
+    }
 }
 
 #[tokio::test]
 async fn csv_columns_are_typed_from_every_value() {
     let base = serve().await;
     let runner = open("csv", json!({}), &private_allowed());
-    let result = run(&*runner, &format!("url: {base}/people.csv")).await.expect("query runs");
+    let result = run(&*runner, &format!("url: {base}/people.csv"))
+        .await
+        .expect("query runs");
     assert_eq!(result.names(), ["id", "name", "score", "born", "active"]);
-    assert_eq!(result.types(), ["integer", "string", "float", "date", "boolean"]);
+    assert_eq!(
+        result.types(),
+        ["integer", "string", "float", "date", "boolean"]
+    );
     assert_eq!(result.rows.len(), 3);
     assert_eq!(result.rows[1][2], Cell::Null);
     assert_eq!(result.rows[2][2], Cell::Float(7.0));
     assert_eq!(result.rows[0][4], Cell::Bool(true));
 
-    let semicolons = run(&*runner, &format!("url: {base}/semicolons.csv\nsep: ';'")).await.expect("runs");
+    let semicolons = run(&*runner, &format!("url: {base}/semicolons.csv\nsep: ';'"))
+        .await
+        .expect("runs");
     assert_eq!(semicolons.names(), ["a", "b"]);
-    assert_eq!(semicolons.rows, [vec![Cell::Int(1), Cell::Text("x".into())]]);
+    assert_eq!(
+        semicolons.rows,
+        [vec![Cell::Int(1), Cell::Text("x".into())]]
+    );
 }
 
 #[tokio::test]
 async fn json_rows_come_from_the_path_with_nested_columns() {
     let base = serve().await;
     let runner = open("json", json!({"base_url": base}), &private_allowed());
-    let result = run(&*runner, "url: /people.json\npath: data.rows").await.expect("query runs");
-    assert_eq!(result.names(), ["id", "name", "address.city", "address.zip", "tags", "score"]);
-    assert_eq!(result.types(), ["integer", "string", "string", "string", "string", "float"]);
+    let result = run(&*runner, "url: /people.json\npath: data.rows")
+        .await
+        .expect("query runs");
+    assert_eq!(
+        result.names(),
+        ["id", "name", "address.city", "address.zip", "tags", "score"]
+    );
+    assert_eq!(
+        result.types(),
+        ["integer", "string", "string", "string", "string", "float"]
+    );
     assert_eq!(result.rows[0][4], Cell::Json(json!(["a"])));
     assert_eq!(result.rows[1][3], Cell::Null);
 
-    let fields = run(&*runner, "url: /people.json\npath: data.rows\nfields: [name, address.city]")
-        .await
-        .expect("query runs");
+    let fields = run(
+        &*runner,
+        "url: /people.json\npath: data.rows\nfields: [name, address.city]",
+    )
+    .await
+    .expect("query runs");
     assert_eq!(fields.names(), ["name", "address.city"]);
-    assert_eq!(fields.rows[1], [Cell::Text("alan".into()), Cell::Text("Wilmslow".into())]);
+    assert_eq!(
+        fields.rows[1],
+        [Cell::Text("alan".into()), Cell::Text("Wilmslow".into())]
+    );
 
-    let missing = run(&*runner, "url: /people.json\npath: data.nope").await.expect_err("no such path");
-    assert!(missing.to_string().contains("Couldn't find path data.nope in response."), "{missing}");
+    let missing = run(&*runner, "url: /people.json\npath: data.nope")
+        .await
+        .expect_err("no such path");
+    assert!(
+        missing
+            .to_string()
+            .contains("Couldn't find path data.nope in response."),
+        "{missing}"
+    );
 }
 
 #[tokio::test]
@@ -89,13 +125,23 @@ async fn loopback_is_refused_unless_allowed() {
     let base = serve().await;
     for kind in ["csv", "json"] {
         let runner = open(kind, json!({}), &RunnerContext::default());
-        let error = run(&*runner, &format!("url: {base}/people.csv")).await.expect_err("loopback");
-        assert!(matches!(error, Error::PrivateAddress { .. }), "{kind}: {error}");
+        let error = run(&*runner, &format!("url: {base}/people.csv"))
+            .await
+            .expect_err("loopback");
+        assert!(
+            matches!(error, Error::PrivateAddress { .. }),
+            "{kind}: {error}"
+        );
         assert_eq!(error.fault(), Fault::Invalid);
         // A name that resolves to loopback is refused by the resolver, before connecting.
         let by_name = base.replace("127.0.0.1", "localhost");
-        let error = run(&*runner, &format!("url: {by_name}/people.csv")).await.expect_err("loopback");
-        assert!(matches!(error, Error::PrivateAddress { .. }), "{kind}: {error}");
+        let error = run(&*runner, &format!("url: {by_name}/people.csv"))
+            .await
+            .expect_err("loopback");
+        assert!(
+            matches!(error, Error::PrivateAddress { .. }),
+            "{kind}: {error}"
+        );
     }
 }
 
@@ -103,21 +149,39 @@ async fn loopback_is_refused_unless_allowed() {
 async fn http_errors_and_redirects_are_not_results() {
     let base = serve().await;
     let runner = open("csv", json!({}), &private_allowed());
-    let error = run(&*runner, &format!("url: {base}/error")).await.expect_err("HTTP 500");
-    assert!(matches!(error, Error::HttpStatus { status: 500, .. }), "{error}");
+    let error = run(&*runner, &format!("url: {base}/error"))
+        .await
+        .expect_err("HTTP 500");
+    assert!(
+        matches!(error, Error::HttpStatus { status: 500, .. }),
+        "{error}"
+    );
     assert_eq!(error.fault(), Fault::Unavailable);
-    let error = run(&*runner, &format!("url: {base}/redirect")).await.expect_err("not followed");
-    assert!(matches!(error, Error::HttpStatus { status: 302, .. }), "{error}");
+    let error = run(&*runner, &format!("url: {base}/redirect"))
+        .await
+        .expect_err("not followed");
+    assert!(
+        matches!(error, Error::HttpStatus { status: 302, .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn bad_queries_are_invalid() {
     let runner = open("json", json!({}), &private_allowed());
-    for query in ["", "just text", "method: get", "url: http://127.0.0.1:1/x\nmethod: delete", "url: [1"] {
+    for query in [
+        "",
+        "just text",
+        "method: get",
+        "url: http://127.0.0.1:1/x\nmethod: delete",
+        "url: [1",
+    ] {
         let error = run(&*runner, query).await.expect_err("bad query");
         assert!(matches!(error, Error::BadQuery(_)), "{query:?}: {error}");
     }
     let port = crate::closed_port();
-    let error = run(&*runner, &format!("url: http://127.0.0.1:{port}/x")).await.expect_err("nothing listens");
+    let error = run(&*runner, &format!("url: http://127.0.0.1:{port}/x"))
+        .await
+        .expect_err("nothing listens");
     assert_eq!(error.fault(), Fault::Unavailable, "{error}");
 }
