@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::data_sources::routes())
         .merge(routes::jobs::routes())
         .merge(routes::query_results::routes())
+        .merge(routes::query_runs::routes())
         .merge(routes::queries::routes())
         .merge(routes::snippets::routes())
         .merge(routes::ui::routes())

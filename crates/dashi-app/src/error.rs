@@ -14,6 +14,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Not found, with Redash's own wording for the case.
+    #[error("{0}")]
+    NotFoundMessage(String),
     /// A clash with existing state; the message is shown to the caller.
     #[error("{0}")]
     Conflict(String),
@@ -51,7 +54,7 @@ impl Classify for Error {
             Error::Invalid(_) => Fault::Invalid,
             Error::Unauthenticated => Fault::Unauthenticated,
             Error::Forbidden(_) => Fault::Forbidden,
-            Error::NotFound(_) => Fault::NotFound,
+            Error::NotFound(_) | Error::NotFoundMessage(_) => Fault::NotFound,
             Error::Conflict(_) => Fault::Conflict,
             Error::Throttled => Fault::Throttled,
             Error::RunRefused { fault, .. } => *fault,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use dashi_core::{
-    ApplyContext, EXECUTE_QUERY_JOB, ExecuteQueryPayload, Fault, ParameterError, Parameters, Permission,
+    ApplyContext, DropdownValues, EXECUTE_QUERY_JOB, ExecuteQueryPayload, Fault, ParameterError, Parameters, Permission,
     apply_auto_limit, query_hash,
 };
 use dashi_store::{DataSource, DataSourceId, NewJob, QueryResult};
@@ -63,6 +63,8 @@ pub(crate) struct RunText<'a> {
     pub text: &'a str,
     pub parameters: &'a Parameters,
     pub values: &'a Map<String, Value>,
+    /// Allowed values of query-based dropdown parameters, by parameter name.
+    pub dropdowns: &'a BTreeMap<String, DropdownValues>,
     pub query_id: Option<i64>,
     pub max_age: i64,
     pub auto_limit: bool,
@@ -71,13 +73,12 @@ pub(crate) struct RunText<'a> {
 impl App {
     /// Applies parameters and auto-limit, then answers from the cache or enqueues a job.
     pub(crate) async fn run_query_text(&self, actor: &Actor, data_source: &DataSource, run: RunText<'_>) -> Result<ExecuteOutcome> {
-        let RunText { text, parameters, values, query_id, max_age, auto_limit } = run;
+        let RunText { text, parameters, values, dropdowns, query_id, max_age, auto_limit } = run;
         if data_source.paused {
             let reason = data_source.pause_reason.clone().unwrap_or_default();
             return Err(refused(Fault::Invalid, format!("{} is paused ({reason}). Please try later.", data_source.name)));
         }
-        let dropdowns = BTreeMap::new();
-        let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns: &dropdowns, fill_defaults: true };
+        let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns, fill_defaults: true };
         let applied = parameters.apply(text, values, &context).map_err(parameter_error)?;
         let supports_auto_limit = self.catalog.iter().any(|kind| kind.type_name == data_source.type_name && kind.supports_auto_limit);
         let final_text = apply_auto_limit(&applied.text, supports_auto_limit, auto_limit);
@@ -137,6 +138,7 @@ impl App {
             text: &request.query,
             parameters: &Parameters::new(Vec::new()),
             values: &request.parameters,
+            dropdowns: &BTreeMap::new(),
             query_id: None,
             max_age: request.max_age,
             auto_limit: request.apply_auto_limit,

@@ -12,6 +12,7 @@ mod execute;
 mod group;
 mod job;
 mod query;
+mod saved_run;
 mod settings;
 mod snippet;
 mod token;
@@ -29,6 +30,7 @@ pub use snippet::{SnippetDetails, SnippetInput};
 pub use auth::{DEFAULT_ORG_SLUG, NewSession, SetupForm};
 pub use error::{Error, Result};
 pub use execute::{AdhocRequest, ExecuteOutcome};
+pub use saved_run::{DropdownOption, SavedRunRequest, storage_of};
 pub use settings::{AppSettings, FormatDefaults};
 pub use user::{Invited, LinkKind, UserListRequest, UserSummary, UserUpdate};
 

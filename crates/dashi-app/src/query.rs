@@ -184,17 +184,13 @@ fn dropdown_query_ids(options: &Map<String, Value>) -> Vec<i64> {
 
 /// The text Redash hashes for a saved query: the parameters' default values applied when they
 /// all pass their checks (else the raw text), as `Query.update_query_hash` does.
-fn text_with_defaults(text: &str, options: &Map<String, Value>) -> String {
-    let Ok(parameters) = Parameters::from_query_options(&Value::Object(options.clone())) else {
-        return text.to_owned();
-    };
+fn text_with_defaults(text: &str, parameters: &Parameters, dropdowns: &BTreeMap<String, dashi_core::DropdownValues>) -> String {
     let defaults: Map<String, Value> =
         parameters.definitions().iter().map(|definition| (definition.name.clone(), definition.value.clone())).collect();
     if defaults.is_empty() {
         return text.to_owned();
     }
-    let dropdowns = BTreeMap::new();
-    let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns: &dropdowns, fill_defaults: false };
+    let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns, fill_defaults: false };
     parameters.apply(text, &defaults, &context).map(|applied| applied.text).unwrap_or_else(|_| text.to_owned())
 }
 
@@ -273,13 +269,26 @@ impl App {
     /// Redash's query hash of a saved query: the text its data source would run with the
     /// default parameter values (auto limit applied when asked for and supported), hashed.
     /// Executions must hash the same way for results to find their saved queries.
-    pub fn saved_query_hash(&self, text: &str, options: &Map<String, Value>, data_source: Option<&DataSource>) -> String {
+    pub async fn saved_query_hash(
+        &self,
+        actor: &Actor,
+        text: &str,
+        options: &Map<String, Value>,
+        data_source: Option<&DataSource>,
+    ) -> Result<String> {
         let supports_auto_limit = data_source
             .and_then(|data_source| self.catalog.iter().find(|kind| kind.type_name == data_source.type_name))
             .is_some_and(|kind| kind.supports_auto_limit);
         let apply_auto_limit = options.get("apply_auto_limit").and_then(Value::as_bool).unwrap_or(false);
-        let text = text_with_defaults(text, options);
-        dashi_core::query_hash(&dashi_core::apply_auto_limit(&text, supports_auto_limit, apply_auto_limit))
+        let text = match Parameters::from_query_options(&Value::Object(options.clone())) {
+            Ok(parameters) => {
+                // Dropdown defaults are checked against their query's values, as a run checks them.
+                let dropdowns = self.dropdowns_for(actor, &parameters).await?;
+                text_with_defaults(text, &parameters, &dropdowns)
+            }
+            Err(_) => text.to_owned(),
+        };
+        Ok(dashi_core::query_hash(&dashi_core::apply_auto_limit(&text, supports_auto_limit, apply_auto_limit)))
     }
 
     async fn users_by_id(&self, actor: &Actor, ids: Vec<UserId>) -> Result<HashMap<UserId, User>> {
@@ -395,7 +404,7 @@ impl App {
         self.check_dropdown_queries(actor, &options).await?;
         let query_text = input.query_text.clone().unwrap_or_default();
         let fields = QueryFields {
-            query_hash: self.saved_query_hash(&query_text, &options, Some(&data_source)),
+            query_hash: self.saved_query_hash(actor, &query_text, &options, Some(&data_source)).await?,
             name,
             description,
             query_text,
@@ -467,7 +476,7 @@ impl App {
         if input.version.is_some_and(|version| version != current.version) {
             return Err(conflict());
         }
-        fields.query_hash = self.saved_query_hash(&fields.query_text, &fields.options, data_source.as_ref());
+        fields.query_hash = self.saved_query_hash(actor, &fields.query_text, &fields.options, data_source.as_ref()).await?;
         let update = QueryUpdate { fields, latest_query_data_id: input.latest_query_data_id, modified_by: actor.user_id() };
         let query = self.write_update(&current, &update).await?;
         self.record_event(actor.org_id(), Some(&actor.user), "edit", "query", Some(id.to_string())).await?;
@@ -589,7 +598,7 @@ impl App {
         };
         let mut fields = QueryFields { is_draft: current.is_draft, is_archived: current.is_archived, ..old };
         fields.data_source_id = data_source.as_ref().map(|data_source| data_source.id).or(current.data_source_id);
-        fields.query_hash = self.saved_query_hash(&fields.query_text, &fields.options, data_source.as_ref());
+        fields.query_hash = self.saved_query_hash(actor, &fields.query_text, &fields.options, data_source.as_ref()).await?;
         let update = QueryUpdate { fields, latest_query_data_id: None, modified_by: actor.user_id() };
         let query = self.write_update(&current, &update).await?;
         self.record_event(actor.org_id(), Some(&actor.user), "restore", "query", Some(id.to_string())).await?;
@@ -647,9 +656,11 @@ mod tests {
     #[test]
     fn the_hashed_text_has_the_default_values_applied() {
         let defaults = json!({"parameters": [{"name": "n", "type": "number", "value": 5}]});
-        assert_eq!(text_with_defaults("select {{ n }}", defaults.as_object().unwrap()), "select 5");
+        let parameters = |options: &Value| Parameters::from_query_options(options).unwrap();
+        let none = BTreeMap::new();
+        assert_eq!(text_with_defaults("select {{ n }}", &parameters(&defaults), &none), "select 5");
         let unset = json!({"parameters": [{"name": "n", "type": "number", "value": 5}, {"name": "t", "type": "text"}]});
-        assert_eq!(text_with_defaults("select {{ n }}, '{{ t }}'", unset.as_object().unwrap()), "select {{ n }}, '{{ t }}'");
-        assert_eq!(text_with_defaults("select {{ n }}", &Map::new()), "select {{ n }}");
+        assert_eq!(text_with_defaults("select {{ n }}, '{{ t }}'", &parameters(&unset), &none), "select {{ n }}, '{{ t }}'");
+        assert_eq!(text_with_defaults("select {{ n }}", &parameters(&json!({})), &none), "select {{ n }}");
     }
 }

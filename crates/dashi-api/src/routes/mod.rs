@@ -5,6 +5,7 @@ pub(crate) mod groups;
 pub(crate) mod jobs;
 pub(crate) mod pages;
 pub(crate) mod query_results;
+pub(crate) mod query_runs;
 pub(crate) mod queries;
 pub(crate) mod session;
 pub(crate) mod snippets;

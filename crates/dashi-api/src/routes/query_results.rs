@@ -40,7 +40,7 @@ struct ExecuteBody {
 
 /// Redash compat: a run refused before it started answers a failed job (status 4) with the
 /// reason, because Redash clients read `job.error` on these paths.
-pub(crate) fn refused_run(error: dashi_app::Error) -> Response {
+fn refused_run(error: dashi_app::Error) -> Response {
     let status = match &error {
         dashi_app::Error::NoDataSource => StatusCode::UNAUTHORIZED,
         dashi_app::Error::RunRefused { fault, .. } => match fault {
@@ -53,12 +53,8 @@ pub(crate) fn refused_run(error: dashi_app::Error) -> Response {
 }
 
 /// The stored bytes of a result, as the results store addresses them.
-pub(crate) fn storage_of(result: &QueryResult) -> ApiResult<Storage> {
-    match (&result.inline_data, &result.location) {
-        (Some(bytes), _) => Ok(Storage::Inline(bytes.clone())),
-        (None, Some(location)) => Ok(Storage::Object { location: location.clone() }),
-        (None, None) => Err(ApiError::new(StatusCode::NOT_FOUND, "This result has no stored rows.")),
-    }
+fn storage_of(result: &QueryResult) -> ApiResult<Storage> {
+    dashi_app::storage_of(result).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "This result has no stored rows."))
 }
 
 fn envelope(result: &QueryResult) -> QueryResultEnvelope {
@@ -77,7 +73,7 @@ fn results_error(error: dashi_results::Error) -> ApiError {
 }
 
 /// `{"query_result": …}` streamed from the stored rows.
-pub(crate) async fn result_response(state: &AppState, result: &QueryResult) -> ApiResult<Response> {
+async fn result_response(state: &AppState, result: &QueryResult) -> ApiResult<Response> {
     let results = state.app.results()?;
     let stream = results.redash_query_result(&storage_of(result)?, &envelope(result)).await.map_err(results_error)?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Body::from_stream(stream)).into_response())
@@ -92,8 +88,13 @@ async fn execute(State(state): State<AppState>, Caller(actor): Caller, Json(body
         parameters: body.parameters.unwrap_or_default(),
         apply_auto_limit: body.apply_auto_limit,
     };
-    match state.app.execute_adhoc(&actor, &request).await {
-        Ok(ExecuteOutcome::Cached(result)) => result_response(&state, &result).await,
+    run_response(&state, state.app.execute_adhoc(&actor, &request).await).await
+}
+
+/// The answer to a run: the cached result, the job, or Redash's failed-job envelope.
+pub(crate) async fn run_response(state: &AppState, outcome: Result<ExecuteOutcome, dashi_app::Error>) -> ApiResult<Response> {
+    match outcome {
+        Ok(ExecuteOutcome::Cached(result)) => result_response(state, &result).await,
         Ok(ExecuteOutcome::Job(status)) => Ok(axum::Json(job_json(&status)).into_response()),
         Err(error) => Ok(refused_run(error)),
     }

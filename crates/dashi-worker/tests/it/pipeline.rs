@@ -202,4 +202,62 @@ dashi_testkit::backend_tests! {
         }
         pipeline.stop().await;
     }
+
+    async fn saved_queries_run_with_parameters_and_serve_their_latest_result(db: TestDb) {
+        let pipeline = Pipeline::start(db).await;
+        let warehouse = TestDb::postgres().await;
+        let source = postgres_source(&pipeline, &warehouse).await;
+        let countries = json!({"name": "countries", "data_source_id": source, "query": "SELECT * FROM (VALUES ('DE', 'Germany'), ('FR', 'France')) AS t(value, name)"});
+        let (_, dropdown_query, _, _) = pipeline.call(Method::POST, "/api/queries", Some(countries)).await;
+        let dropdown_id = dropdown_query["id"].as_i64().unwrap();
+        let (_, started, _, _) = pipeline.call(Method::POST, &format!("/api/queries/{dropdown_id}/results"), Some(json!({"max_age": 0}))).await;
+        assert_eq!(pipeline.wait(started["job"]["id"].as_str().unwrap()).await["status"], 3);
+        let (_, options, _, _) = pipeline.call(Method::GET, &format!("/api/queries/{dropdown_id}/dropdown"), None).await;
+        assert_eq!(options, json!([{"name": "Germany", "value": "DE"}, {"name": "France", "value": "FR"}]));
+
+        let parameters = json!([
+            {"name": "n", "title": "N", "type": "number", "value": 2},
+            {"name": "country", "title": "Country", "type": "query", "queryId": dropdown_id, "value": "DE"}
+        ]);
+        let body = json!({
+            "name": "numbers",
+            "data_source_id": source,
+            "query": "SELECT n, '{{country}}' AS country FROM generate_series(1, {{n}}) AS n",
+            "options": {"parameters": parameters},
+        });
+        let (status, query, text, _) = pipeline.call(Method::POST, "/api/queries", Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let id = query["id"].as_i64().unwrap();
+
+        // No result yet: Redash's 404.
+        let (status, missing, _, _) = pipeline.call(Method::GET, &format!("/api/queries/{id}/results"), None).await;
+        assert_eq!((status, missing["message"].clone()), (StatusCode::NOT_FOUND, json!("No cached result found for this query.")));
+
+        // Defaults run as they are; the result becomes the query's latest.
+        let (_, started, _, _) = pipeline.call(Method::POST, &format!("/api/queries/{id}/results"), None).await;
+        let job = pipeline.wait(started["job"]["id"].as_str().unwrap()).await;
+        assert_eq!(job["status"], 3, "{job}");
+        let (_, latest, _, _) = pipeline.call(Method::GET, &format!("/api/queries/{id}/results"), None).await;
+        assert_eq!(latest["query_result"]["data"]["rows"].as_array().unwrap().len(), 2);
+        assert_eq!(latest["query_result"]["data"]["rows"][0]["country"], "DE");
+        let (_, csv, _, headers) = pipeline.call(Method::GET, &format!("/api/queries/{id}/results.csv"), None).await;
+        let _ = csv;
+        assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("numbers_"));
+
+        // Values outside the definitions are refused with Redash's message; nothing runs.
+        let bad = json!({"parameters": {"n": "many", "country": "XX"}, "max_age": 0});
+        let (status, refused, _, _) = pipeline.call(Method::POST, &format!("/api/queries/{id}/results"), Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused["message"], "The following parameter values are incompatible with their definitions: n, country");
+
+        // Given values run; a refresh takes p_ parameters and never uses the cache.
+        let (_, started, _, _) = pipeline.call(Method::POST, &format!("/api/queries/{id}/refresh?p_n=3&p_country=FR"), None).await;
+        let job = pipeline.wait(started["job"]["id"].as_str().unwrap()).await;
+        assert_eq!(job["status"], 3, "{job}");
+        let result_id = job["query_result_id"].as_i64().unwrap();
+        let (_, one, _, _) = pipeline.call(Method::GET, &format!("/api/queries/{id}/results/{result_id}.json"), None).await;
+        assert_eq!(one["query_result"]["data"]["rows"].as_array().unwrap().len(), 3);
+        assert_eq!(one["query_result"]["data"]["rows"][2]["country"], "FR");
+        pipeline.stop().await;
+    }
 }
