@@ -11,6 +11,17 @@ pub const TEST_CONNECTION_JOB: &str = "test_connection";
 /// Fetches a data source's tables and columns into its schema cache.
 pub const REFRESH_SCHEMA_JOB: &str = "refresh_schema";
 
+/// Deletes results no query points at any more (Redash's `cleanup_query_results`).
+pub const CLEANUP_RESULTS_JOB: &str = "cleanup_results";
+
+/// The payload of a [`CLEANUP_RESULTS_JOB`]. Redash's defaults: 100 results older than 7 days
+/// per run, every 5 minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CleanupResultsPayload {
+    pub max_age_days: i64,
+    pub batch: i64,
+}
+
 /// The payload of an [`EXECUTE_QUERY_JOB`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecuteQueryPayload {

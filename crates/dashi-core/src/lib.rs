@@ -24,7 +24,8 @@ mod user;
 pub use api_key::generate_api_key;
 pub use fault::{Classify, Fault};
 pub use job_kind::{
-    DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload, REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+    CLEANUP_RESULTS_JOB, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload,
+    REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
 };
 pub use id::{GroupId, OrgId, UserId};
 pub use kind::KindInfo;

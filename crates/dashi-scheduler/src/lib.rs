@@ -13,7 +13,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use dashi_store::{Presence, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, Store};
+use dashi_core::{CLEANUP_RESULTS_JOB, CleanupResultsPayload, Queue};
+use dashi_store::{NewJob, Presence, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, Store};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
@@ -24,6 +25,8 @@ pub const LEASE_NAME: &str = "scheduler";
 /// How long a process row may stay silent before the leader deletes it: long enough for
 /// `dashi status` to show a crashed process for a while.
 const DEAD_PROCESS_RETENTION: Duration = Duration::from_secs(3600);
+/// How often the leader enqueues the results cleanup (Redash's period).
+const CLEANUP_EVERY: Duration = Duration::from_secs(300);
 
 /// What a scheduler needs to know; built by the binary from the settings.
 #[derive(Debug, Clone)]
@@ -155,12 +158,43 @@ impl Scheduler {
 
     /// The leader's work for one tick. Today: forget processes that have been silent for long.
     async fn lead(&self) {
+        self.enqueue_cleanup().await;
         let cutoff = Utc::now() - chrono::Duration::from_std(DEAD_PROCESS_RETENTION).unwrap_or(chrono::Duration::zero());
         match tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::prune_dead_processes(&self.store, cutoff)).await {
             Ok(Ok(0)) => {}
             Ok(Ok(pruned)) => info!(pruned, "removed rows of processes silent for over an hour"),
             Ok(Err(error)) => warn!(error = %error, "could not prune silent processes"),
             Err(_) => warn!("pruning silent processes timed out"),
+        }
+    }
+
+    /// Enqueues the results cleanup once per slot. The run key names the slot, so a second
+    /// scheduler, or this one after a restart, cannot enqueue the same cleanup twice.
+    async fn enqueue_cleanup(&self) {
+        let now = Utc::now();
+        let slot = now.timestamp() - now.timestamp().rem_euclid(CLEANUP_EVERY.as_secs() as i64);
+        let payload = CleanupResultsPayload { max_age_days: 7, batch: 100 };
+        let job = NewJob {
+            org_id: None,
+            queue: Queue::Maintenance.as_str().into(),
+            kind: CLEANUP_RESULTS_JOB.into(),
+            payload: serde_json::to_value(&payload).expect("a plain struct always serialises"),
+            data_source_id: None,
+            query_id: None,
+            query_hash: None,
+            dedupe_key: None,
+            run_key: Some(format!("maintenance:{CLEANUP_RESULTS_JOB}:{slot}")),
+            max_attempts: 1,
+            run_after: now,
+        };
+        match tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::enqueue(&self.store, &job, now)).await {
+            Ok(Ok(enqueued)) if enqueued.created => info!(job.id = %enqueued.job.id, "results cleanup enqueued"),
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => warn!(error = %error, "could not enqueue the results cleanup"),
+            Err(_) => warn!("enqueueing the results cleanup timed out"),
+        }
+        if let Ok(Err(error)) = tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::prune_sessions(&self.store, now)).await {
+            warn!(error = %error, "could not remove expired sessions");
         }
     }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dashi_core::{
-    DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload, OrgId, REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+    CLEANUP_RESULTS_JOB, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload, OrgId,
+    REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
 };
 use dashi_runners::Runner;
 use dashi_store::{DataSource, DataSourceId, Job, Outcome, Store};
@@ -141,6 +142,13 @@ async fn work(
                 () = stop.cancelled() => Finish::Outcome(Outcome::Cancelled),
             }
         }
+        CLEANUP_RESULTS_JOB => match serde_json::from_value::<CleanupResultsPayload>(job.payload.clone()) {
+            Ok(payload) => match crate::cleanup::cleanup_results(store, execution, &payload).await {
+                Ok(()) => Finish::Outcome(Outcome::Succeeded { result_id: None }),
+                Err(message) => failed(message),
+            },
+            Err(error) => failed(format!("The job's payload is not readable: {error}")),
+        },
         other => failed(format!("This worker does not know jobs of kind \"{other}\".")),
     }
 }

@@ -7,6 +7,7 @@
 //! On shutdown it stops claiming, lets running jobs finish for a grace period and hands back the
 //! rest; a worker killed outright loses its jobs to the reclaimer when their leases lapse.
 
+mod cleanup;
 mod execution;
 mod job;
 mod query;

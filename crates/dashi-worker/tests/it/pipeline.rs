@@ -20,6 +20,7 @@ use tower::ServiceExt;
 /// The API and one worker sharing an in-process dispatcher, as `dashi all` runs them.
 struct Pipeline {
     router: axum::Router,
+    store: Store,
     key: String,
     shutdown: CancellationToken,
     worker: tokio::task::JoinHandle<()>,
@@ -46,11 +47,11 @@ impl Pipeline {
         let mut execution = Execution::new(dispatcher, results, app.cipher().clone());
         execution.lease_ttl = Duration::from_secs(6);
         let worker_settings = WorkerSettings::new(dashi_core::Queue::ALL.to_vec(), 2, "test-host");
-        let worker = Worker::new(store, worker_settings, execution);
+        let worker = Worker::new(store.clone(), worker_settings, execution);
         let shutdown = CancellationToken::new();
         let worker = tokio::spawn(worker.run(shutdown.clone()));
         let router = dashi_api::router(AppState::new(app, ApiSettings::default()));
-        Pipeline { router, key: admin.api_key, shutdown, worker, _metadata: metadata, _results: folder }
+        Pipeline { router, store, key: admin.api_key, shutdown, worker, _metadata: metadata, _results: folder }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value, String, header::HeaderMap) {
@@ -260,4 +261,59 @@ dashi_testkit::backend_tests! {
         assert_eq!(one["query_result"]["data"]["rows"][2]["country"], "FR");
         pipeline.stop().await;
     }
+
+    async fn cleanup_deletes_unreferenced_results_and_their_files(db: TestDb) {
+        let pipeline = Pipeline::start(db).await;
+        let warehouse = TestDb::postgres().await;
+        let source = postgres_source(&pipeline, &warehouse).await;
+        // Large enough to be stored as a file rather than inline.
+        let body = json!({"query": "SELECT md5(n::text) FROM generate_series(1, 20000) AS n", "data_source_id": source, "max_age": 0});
+        let (_, started, _, _) = pipeline.call(Method::POST, "/api/query_results", Some(body)).await;
+        let job = pipeline.wait(started["job"]["id"].as_str().unwrap()).await;
+        let result_id = job["query_result_id"].as_i64().unwrap();
+        let files = |dir: &std::path::Path| walk(dir);
+        assert_eq!(files(pipeline._results.path()), 1, "the result is a file");
+
+        let payload = dashi_core::CleanupResultsPayload { max_age_days: 0, batch: 100 };
+        let cleanup = dashi_store::NewJob {
+            org_id: None,
+            queue: "maintenance".into(),
+            kind: dashi_core::CLEANUP_RESULTS_JOB.into(),
+            payload: serde_json::to_value(&payload).unwrap(),
+            data_source_id: None,
+            query_id: None,
+            query_hash: None,
+            dedupe_key: None,
+            run_key: None,
+            max_attempts: 1,
+            run_after: chrono::Utc::now(),
+        };
+        let job = dashi_store::enqueue(&pipeline.store, &cleanup, chrono::Utc::now()).await.unwrap().job;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let current = dashi_store::job_by_id(&pipeline.store, &job.id).await.unwrap().unwrap();
+            if current.state.is_finished() {
+                assert_eq!(current.state, dashi_store::JobState::Succeeded, "{:?}", current.error);
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the cleanup never ran");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (status, _, _, _) = pipeline.call(Method::GET, &format!("/api/query_results/{result_id}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(files(pipeline._results.path()), 0, "the file went with its row");
+        pipeline.stop().await;
+    }
+}
+
+/// Counts the files under a folder.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
 }
