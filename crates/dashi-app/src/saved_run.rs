@@ -40,11 +40,7 @@ fn refused(fault: Fault, message: &str) -> Error {
 
 /// The stored bytes of a result.
 pub fn storage_of(result: &QueryResult) -> Option<Storage> {
-    match (&result.inline_data, &result.location) {
-        (Some(bytes), _) => Some(Storage::Inline(bytes.clone())),
-        (None, Some(location)) => Some(Storage::Object { location: location.clone() }),
-        (None, None) => None,
-    }
+    Storage::from_parts(result.inline_data.as_deref(), result.location.as_deref())
 }
 
 /// Redash's text of a cell in a dropdown (numbers without a trailing `.0` when whole).

@@ -16,6 +16,7 @@
 //! **Invariant:** no code here builds a `serde_json::Value` for more than one page of rows; memory
 //! per write or read is one row plus fixed buffers.
 
+mod cells;
 mod dsv;
 mod error;
 mod json;
@@ -27,6 +28,7 @@ mod stream;
 mod writer;
 mod xlsx;
 
+pub use cells::CellRows;
 pub use dsv::DateFormats;
 pub use error::{Error, Result};
 pub use page::{Page, PageRequest, Sort};

@@ -53,6 +53,17 @@ pub enum Storage {
     Object { location: String },
 }
 
+impl Storage {
+    /// The storage a metadata row describes: its inline bytes, else its object location.
+    pub fn from_parts(inline: Option<&[u8]>, location: Option<&str>) -> Option<Storage> {
+        match (inline, location) {
+            (Some(bytes), _) => Some(Storage::Inline(bytes.to_vec())),
+            (None, Some(location)) => Some(Storage::Object { location: location.to_owned() }),
+            (None, None) => None,
+        }
+    }
+}
+
 /// A finished result: what the metadata row records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResult {

@@ -49,6 +49,7 @@ pub(crate) fn runner_message(error: &dashi_runners::Error) -> String {
 pub(crate) async fn open_runner(
     store: &Store,
     execution: &Execution,
+    context: &dashi_runners::RunnerContext,
     org: Option<OrgId>,
     data_source_id: i64,
 ) -> Result<(DataSource, Box<dyn Runner>), String> {
@@ -63,7 +64,7 @@ pub(crate) async fn open_runner(
         .cipher
         .decrypt(&data_source.encrypted_options)
         .map_err(|_| "The data source options cannot be decrypted with this worker's secret key.".to_owned())?;
-    let runner = (kind.open)(&options, &execution.runner_context).map_err(|error| runner_message(&error))?;
+    let runner = (kind.open)(&options, context).map_err(|error| runner_message(&error))?;
     Ok((data_source, runner))
 }
 
@@ -118,7 +119,7 @@ async fn work(
                 Ok(payload) => payload,
                 Err(error) => return failed(format!("The job's payload is not readable: {error}")),
             };
-            let (data_source, runner) = match open_runner(store, execution, job.org_id, payload.data_source_id).await {
+            let (data_source, runner) = match open_runner(store, execution, &execution.runner_context, job.org_id, payload.data_source_id).await {
                 Ok(opened) => opened,
                 Err(message) => return failed(message),
             };

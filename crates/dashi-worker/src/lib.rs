@@ -11,6 +11,7 @@ mod cleanup;
 mod execution;
 mod job;
 mod query;
+mod result_source;
 
 pub use execution::Execution;
 

@@ -35,7 +35,8 @@ pub(crate) async fn execute_query(
     let Some(org) = job.org_id else {
         return failed("This job belongs to no organization.".into());
     };
-    let (data_source, runner) = match open_runner(store, execution, job.org_id, payload.data_source_id).await {
+    let context = crate::result_source::context_for(store, execution, org, payload.user_id.map(dashi_core::UserId));
+    let (data_source, runner) = match open_runner(store, execution, &context, job.org_id, payload.data_source_id).await {
         Ok(opened) => opened,
         Err(message) => return failed(message),
     };

@@ -1,6 +1,7 @@
 //! dashi-results' integration tests: one binary, a module per topic, on a real results folder
 //! (and object_store's in-memory backend for the upload path).
 
+mod cells;
 mod export;
 mod million;
 mod page;

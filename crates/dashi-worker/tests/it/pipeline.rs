@@ -304,6 +304,37 @@ dashi_testkit::backend_tests! {
         assert_eq!(files(pipeline._results.path()), 0, "the file went with its row");
         pipeline.stop().await;
     }
+
+    async fn query_results_run_sql_over_other_queries_results(db: TestDb) {
+        let pipeline = Pipeline::start(db).await;
+        let warehouse = TestDb::postgres().await;
+        let source = postgres_source(&pipeline, &warehouse).await;
+        let numbers = json!({"name": "numbers", "data_source_id": source, "query": "SELECT n, n % 3 AS bucket FROM generate_series(1, 30) AS n"});
+        let (_, created, _, _) = pipeline.call(Method::POST, "/api/queries", Some(numbers)).await;
+        let numbers_id = created["id"].as_i64().unwrap();
+        let (_, started, _, _) = pipeline.call(Method::POST, &format!("/api/queries/{numbers_id}/results"), Some(json!({"max_age": 0}))).await;
+        assert_eq!(pipeline.wait(started["job"]["id"].as_str().unwrap()).await["status"], 3);
+
+        let (status, results_source, text, _) =
+            pipeline.call(Method::POST, "/api/data_sources", Some(json!({"name": "results", "type": "results", "options": {}}))).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let results_id = results_source["id"].as_i64().unwrap();
+        for table in [format!("cached_query_{numbers_id}"), format!("query_{numbers_id}")] {
+            let sql = format!("SELECT bucket, count(*) AS c, sum(n) AS total FROM {table} GROUP BY bucket ORDER BY bucket");
+            let (_, started, _, _) = pipeline.call(Method::POST, "/api/query_results", Some(json!({"query": sql, "data_source_id": results_id, "max_age": 0}))).await;
+            let job = pipeline.wait(started["job"]["id"].as_str().unwrap()).await;
+            assert_eq!(job["status"], 3, "{table}: {job}");
+            let (_, result, _, _) = pipeline.call(Method::GET, &format!("/api/query_results/{}", job["query_result_id"]), None).await;
+            let rows = &result["query_result"]["data"]["rows"];
+            assert_eq!(rows[0], json!({"bucket": 0, "c": 10, "total": 165}), "{table}");
+            assert_eq!(rows.as_array().unwrap().len(), 3);
+        }
+        let missing = json!({"query": "SELECT * FROM cached_query_999999", "data_source_id": results_id, "max_age": 0});
+        let (_, started, _, _) = pipeline.call(Method::POST, "/api/query_results", Some(missing)).await;
+        let job = pipeline.wait(started["job"]["id"].as_str().unwrap()).await;
+        assert_eq!((job["status"].clone(), job["error"].clone()), (json!(4), json!("Query id 999999 not found.")));
+        pipeline.stop().await;
+    }
 }
 
 /// Counts the files under a folder.
