@@ -296,9 +296,8 @@ impl App {
         Ok((valid && !user.is_disabled()).then_some(user))
     }
 
-    /// Sets a password through an invite or reset link and logs the user in.
-    pub async fn set_password_with_link(&self, token: &str, password: &str) -> Result<NewSession> {
-        let user = self.user_for_link(token).await?.ok_or_else(|| Error::invalid("This link is invalid or has expired."))?;
+    /// Sets a new password (accepting a pending invitation) and ends every session of the user.
+    async fn replace_password(&self, user: &User, password: &str) -> Result<User> {
         check_password_length(password)?;
         let mut details = user.details.clone();
         details.is_invitation_pending = false;
@@ -307,8 +306,15 @@ impl App {
             details: Some(details),
             ..UserChanges::default()
         };
-        let user = dashi_store::update_user(&self.store, &user, &changes, Utc::now()).await?;
+        let user = dashi_store::update_user(&self.store, user, &changes, Utc::now()).await?;
         dashi_store::delete_sessions_of_user(&self.store, user.id, None).await?;
+        Ok(user)
+    }
+
+    /// Sets a password through an invite or reset link and logs the user in.
+    pub async fn set_password_with_link(&self, token: &str, password: &str) -> Result<NewSession> {
+        let user = self.user_for_link(token).await?.ok_or_else(|| Error::invalid("This link is invalid or has expired."))?;
+        let user = self.replace_password(&user, password).await?;
         self.open_session(&user, false).await
     }
 
@@ -364,16 +370,7 @@ impl App {
         let user = dashi_store::user_by_email(&self.store, org.id, &normalize_email(email))
             .await?
             .ok_or(Error::NotFound("user"))?;
-        check_password_length(password)?;
-        let mut details = user.details.clone();
-        details.is_invitation_pending = false;
-        let changes = UserChanges {
-            password_hash: Some(hash_password_blocking(password).await?),
-            details: Some(details),
-            ..UserChanges::default()
-        };
-        dashi_store::update_user(&self.store, &user, &changes, Utc::now()).await?;
-        dashi_store::delete_sessions_of_user(&self.store, user.id, None).await?;
+        self.replace_password(&user, password).await?;
         Ok(())
     }
 }
