@@ -192,9 +192,19 @@ async fn sslmode_prefer_falls_back_and_require_insists() {
     let mut options = options(&db.url);
     options["sslmode"] = json!("prefer");
     let prefer = open("pg", options.clone(), &RunnerContext::default());
-    prefer.test_connection().await.expect("the test server has no TLS; prefer goes without");
+    prefer
+        .test_connection()
+        .await
+        .expect("the test server has no TLS; prefer goes without");
     options["sslmode"] = json!("require");
     let require = open("pg", options, &RunnerContext::default());
-    let error = require.test_connection().await.expect_err("no TLS on the server");
-    assert_eq!(dashi_core::Classify::fault(&error), dashi_core::Fault::Unavailable, "{error}");
+    let error = require
+        .test_connection()
+        .await
+        .expect_err("no TLS on the server");
+    assert_eq!(
+        dashi_core::Classify::fault(&error),
+        dashi_core::Fault::Unavailable,
+        "{error}"
+    );
 }
