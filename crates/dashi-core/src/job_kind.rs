@@ -46,3 +46,39 @@ pub struct ExecuteQueryPayload {
 pub struct DataSourcePayload {
     pub data_source_id: i64,
 }
+
+/// Evaluates alerts after a run of their query (or on request) and writes one outbox row per
+/// subscription for each notified state change (Redash's `check_alerts_for_query`).
+pub const CHECK_ALERTS_JOB: &str = "check_alerts";
+/// Delivers one notification-outbox row to its destination; retried with backoff.
+pub const SEND_NOTIFICATION_JOB: &str = "send_notification";
+/// Deletes audit events older than the retention period.
+pub const PRUNE_EVENTS_JOB: &str = "prune_events";
+
+/// The payload of a [`CHECK_ALERTS_JOB`]: what happened, and which alerts to look at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "trigger", rename_all = "snake_case")]
+pub enum CheckAlertsPayload {
+    /// A run stored this result: alerts on every query now pointing at it are evaluated.
+    Result { query_result_id: i64 },
+    /// A run of this text on this data source failed: alerts on the queries with the same text
+    /// are evaluated against the failure (the "query failed" condition).
+    Failed { data_source_id: i64, query_hash: String, job_id: String, error: String },
+    /// `POST /api/alerts/<id>/eval`: evaluate one alert on its query's latest result and notify
+    /// every subscription whatever the state (Redash's test button).
+    Manual { alert_id: i64 },
+}
+
+/// The payload of a [`SEND_NOTIFICATION_JOB`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendNotificationPayload {
+    pub outbox_id: i64,
+}
+
+/// The payload of a [`PRUNE_EVENTS_JOB`]: events older than `max_age_days` go, `batch` per
+/// statement so one run never holds a long lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PruneEventsPayload {
+    pub max_age_days: i64,
+    pub batch: i64,
+}

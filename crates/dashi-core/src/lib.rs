@@ -24,8 +24,9 @@ mod user;
 pub use api_key::generate_api_key;
 pub use fault::{Classify, Fault};
 pub use job_kind::{
-    CLEANUP_RESULTS_JOB, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload,
-    REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+    CHECK_ALERTS_JOB, CLEANUP_RESULTS_JOB, CheckAlertsPayload, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB,
+    ExecuteQueryPayload, PRUNE_EVENTS_JOB, PruneEventsPayload, REFRESH_SCHEMA_JOB, SEND_NOTIFICATION_JOB,
+    SendNotificationPayload, TEST_CONNECTION_JOB,
 };
 pub use id::{GroupId, OrgId, UserId};
 pub use kind::KindInfo;

@@ -5,9 +5,11 @@
 //! knows HTTP or Redash's JSON. Migrations live in `migrations/{postgres,sqlite}` with the same
 //! version numbers, checked by a parity test.
 
+mod alert;
 mod change;
 mod data_source;
 mod db;
+mod destination;
 mod error;
 mod event;
 mod favorite;
@@ -15,6 +17,7 @@ mod group;
 mod job;
 mod lease;
 mod org;
+mod outbox;
 mod page;
 mod process;
 mod query;
@@ -25,6 +28,10 @@ mod tx;
 mod user;
 mod visualization;
 
+pub use alert::{
+    Alert, AlertFields, AlertId, Subscription, SubscriptionId, alert_by_id, alerts_on_result, alerts_on_text, delete_alert,
+    delete_subscription, insert_alert, insert_subscription, list_alerts, subscription_by_id, subscriptions_of, update_alert,
+};
 pub use change::Change;
 pub use data_source::{
     DataSource, DataSourceFields, DataSourceId, cached_schema, data_source_by_id, delete_data_source,
@@ -32,7 +39,11 @@ pub use data_source::{
 };
 pub use db::{Dialect, Pool, Store, StoreSettings, redact};
 pub use error::{Error, Result};
-pub use event::{NewEvent, events_with_action, record_event};
+pub use destination::{
+    Destination, DestinationFields, DestinationId, delete_destination, destination_by_id, insert_destination,
+    list_destinations, update_destination,
+};
+pub use event::{Event, NewEvent, events_with_action, list_events, prune_events, record_event};
 pub use favorite::{FavoriteKind, add_favorite, is_favorite, remove_favorite};
 pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, list_groups, rename_group};
 pub use job::{
@@ -42,6 +53,10 @@ pub use job::{
 };
 pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};
 pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
+pub use outbox::{
+    AlertTransition, Delivery, NewNotification, OutboxRow, apply_alert_transition, outbox_of_alert, outbox_row,
+    pending_outbox_ids, record_delivery,
+};
 pub use page::{Page, PageRequest};
 pub use process::{
     NewProcess, Presence, Process, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, deregister_process, heartbeat_process,
