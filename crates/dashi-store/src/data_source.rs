@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use dashi_core::{GroupId, OrgId};
 use sqlx::types::Json;
 
+use crate::db::execute;
 use crate::error::is_unique_violation;
 use crate::page::{ListSql, Value, bind_values};
 use crate::{Error, Result, Store, in_transaction, on_pool};
@@ -169,7 +170,8 @@ pub async fn data_source_by_id(store: &Store, org_id: OrgId, id: DataSourceId) -
 
 /// Every data source of an organization, by lower-cased name as Redash sorts them.
 pub async fn list_data_sources(store: &Store, org_id: OrgId) -> Result<Vec<DataSource>> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM data_sources WHERE org_id = $1 ORDER BY lower(name), id"));
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM data_sources WHERE org_id = $1 ORDER BY lower(name), id"));
     let rows = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, DataSourceRow>(sql).bind(org_id.0).fetch_all(pool).await
     })?;
@@ -177,25 +179,26 @@ pub async fn list_data_sources(store: &Store, org_id: OrgId) -> Result<Vec<DataS
 }
 
 /// Replaces a data source's fields.
-pub async fn update_data_source(store: &Store, id: DataSourceId, fields: &DataSourceFields, now: DateTime<Utc>) -> Result<()> {
-    let updated = on_pool!(store.writer(), |pool| {
-        sqlx::query(
-            "UPDATE data_sources SET name = $1, type = $2, encrypted_options = $3, queue_name = $4, \
+pub async fn update_data_source(
+    store: &Store,
+    id: DataSourceId,
+    fields: &DataSourceFields,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let updated = execute!(
+        store,
+        "UPDATE data_sources SET name = $1, type = $2, encrypted_options = $3, queue_name = $4, \
              scheduled_queue_name = $5, concurrency_limit = $6, timeout_secs = $7, updated_at = $8 WHERE id = $9",
-        )
-        .bind(&fields.name)
-        .bind(&fields.type_name)
-        .bind(&fields.encrypted_options)
-        .bind(&fields.queue_name)
-        .bind(&fields.scheduled_queue_name)
-        .bind(fields.concurrency_limit)
-        .bind(fields.timeout_secs)
-        .bind(now)
-        .bind(id.0)
-        .execute(pool)
-        .await
-        .map(drop)
-    });
+        &fields.name,
+        &fields.type_name,
+        &fields.encrypted_options,
+        &fields.queue_name,
+        &fields.scheduled_queue_name,
+        fields.concurrency_limit,
+        fields.timeout_secs,
+        now,
+        id.0
+    );
     match updated {
         Err(error) if is_unique_violation(&error) => Err(Error::Duplicate { what: "a data source with this name" }),
         Err(error) => Err(Error::from(error)),
@@ -217,17 +220,21 @@ pub async fn delete_data_source(store: &Store, id: DataSourceId) -> Result<()> {
 }
 
 /// Pauses (with an optional reason) or resumes a data source.
-pub async fn set_paused(store: &Store, id: DataSourceId, paused: bool, reason: Option<&str>, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE data_sources SET paused = $1, pause_reason = $2, updated_at = $3 WHERE id = $4")
-            .bind(paused)
-            .bind(reason)
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+pub async fn set_paused(
+    store: &Store,
+    id: DataSourceId,
+    paused: bool,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute!(
+        store,
+        "UPDATE data_sources SET paused = $1, pause_reason = $2, updated_at = $3 WHERE id = $4",
+        paused,
+        reason,
+        now,
+        id.0
+    )?;
     Ok(())
 }
 
@@ -248,45 +255,37 @@ pub async fn cached_schema(store: &Store, id: DataSourceId) -> Result<Option<(se
 }
 
 /// Stores a freshly fetched schema.
-pub async fn store_schema(store: &Store, id: DataSourceId, schema: &serde_json::Value, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE data_sources SET schema_cache = $1, schema_updated_at = $2 WHERE id = $3")
-            .bind(Json(schema))
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+pub async fn store_schema(
+    store: &Store,
+    id: DataSourceId,
+    schema: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute!(
+        store,
+        "UPDATE data_sources SET schema_cache = $1, schema_updated_at = $2 WHERE id = $3",
+        Json(schema),
+        now,
+        id.0
+    )?;
     Ok(())
 }
 
 /// Gives a group access to a data source, or changes its `view_only` flag.
 pub async fn link_group(store: &Store, id: DataSourceId, group: GroupId, view_only: bool) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query(
-            "INSERT INTO data_source_groups (data_source_id, group_id, view_only) VALUES ($1, $2, $3) \
+    execute!(
+        store,
+        "INSERT INTO data_source_groups (data_source_id, group_id, view_only) VALUES ($1, $2, $3) \
              ON CONFLICT (data_source_id, group_id) DO UPDATE SET view_only = excluded.view_only",
-        )
-        .bind(id.0)
-        .bind(group.0)
-        .bind(view_only)
-        .execute(pool)
-        .await
-        .map(drop)
-    })?;
+        id.0,
+        group.0,
+        view_only
+    )?;
     Ok(())
 }
 
 /// Takes a group's access to a data source away.
 pub async fn unlink_group(store: &Store, id: DataSourceId, group: GroupId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM data_source_groups WHERE data_source_id = $1 AND group_id = $2")
-            .bind(id.0)
-            .bind(group.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(store, "DELETE FROM data_source_groups WHERE data_source_id = $1 AND group_id = $2", id.0, group.0)?;
     Ok(())
 }

@@ -47,6 +47,17 @@ macro_rules! on_pool {
     };
 }
 
+/// Runs one statement with its binds on the writer and returns how many rows it touched: the
+/// whole body of most single-statement inserts, updates and deletes.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::on_pool!($store.writer(), |pool| {
+            sqlx::query($sql)$(.bind($bind))*.execute(pool).await.map(|done| done.rows_affected())
+        })
+    };
+}
+pub(crate) use execute;
+
 #[derive(Clone, Debug)]
 enum Backend {
     Pg(PgPool),

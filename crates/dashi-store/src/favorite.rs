@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use dashi_core::{OrgId, UserId};
 
+use crate::db::execute;
 use crate::{Result, Store, on_pool};
 
 /// What kind of object a star is on.
@@ -34,46 +35,42 @@ pub async fn add_favorite(
     object_id: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query(
-            "INSERT INTO favorites (org_id, object_type, object_id, user_id, created_at, updated_at) \
+    execute!(
+        store,
+        "INSERT INTO favorites (org_id, object_type, object_id, user_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (object_type, object_id, user_id) DO NOTHING",
-        )
-        .bind(org_id.0)
-        .bind(kind.as_str())
-        .bind(object_id)
-        .bind(user_id.0)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(drop)
-    })?;
+        org_id.0,
+        kind.as_str(),
+        object_id,
+        user_id.0,
+        now
+    )?;
     Ok(())
 }
 
 /// Removes a user's star from an object, if there is one.
 pub async fn remove_favorite(store: &Store, user_id: UserId, kind: FavoriteKind, object_id: i64) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM favorites WHERE object_type = $1 AND object_id = $2 AND user_id = $3")
-            .bind(kind.as_str())
-            .bind(object_id)
-            .bind(user_id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(
+        store,
+        "DELETE FROM favorites WHERE object_type = $1 AND object_id = $2 AND user_id = $3",
+        kind.as_str(),
+        object_id,
+        user_id.0
+    )?;
     Ok(())
 }
 
 /// Whether the user starred the object.
 pub async fn is_favorite(store: &Store, user_id: UserId, kind: FavoriteKind, object_id: i64) -> Result<bool> {
     let found = on_pool!(store.reader(), |pool| {
-        sqlx::query_scalar::<_, i64>("SELECT id FROM favorites WHERE object_type = $1 AND object_id = $2 AND user_id = $3")
-            .bind(kind.as_str())
-            .bind(object_id)
-            .bind(user_id.0)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM favorites WHERE object_type = $1 AND object_id = $2 AND user_id = $3",
+        )
+        .bind(kind.as_str())
+        .bind(object_id)
+        .bind(user_id.0)
+        .fetch_optional(pool)
+        .await
     })?;
     Ok(found.is_some())
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use dashi_core::{GroupId, GroupType, OrgId};
 use sqlx::types::Json;
 
+use crate::db::execute;
 use crate::{Error, Result, Store, on_pool};
 
 /// A group row.
@@ -90,24 +91,19 @@ pub async fn group_by_name(store: &Store, org_id: OrgId, name: &str) -> Result<O
 /// Every group of an organization, oldest first.
 pub async fn list_groups(store: &Store, org_id: OrgId) -> Result<Vec<Group>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM groups WHERE org_id = $1 ORDER BY id"));
-    let rows = on_pool!(store.reader(), |pool| {
-        sqlx::query_as::<_, GroupRow>(sql).bind(org_id.0).fetch_all(pool).await
-    })?;
+    let rows =
+        on_pool!(store.reader(), |pool| { sqlx::query_as::<_, GroupRow>(sql).bind(org_id.0).fetch_all(pool).await })?;
     Ok(rows.into_iter().map(Group::from).collect())
 }
 
 /// Renames a group.
 pub async fn rename_group(store: &Store, id: GroupId, name: &str) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE groups SET name = $1 WHERE id = $2").bind(name).bind(id.0).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "UPDATE groups SET name = $1 WHERE id = $2", name, id.0)?;
     Ok(())
 }
 
 /// Deletes a group; memberships and data-source links go with it (ON DELETE CASCADE).
 pub async fn delete_group(store: &Store, id: GroupId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "DELETE FROM groups WHERE id = $1", id.0)?;
     Ok(())
 }

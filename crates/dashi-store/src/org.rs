@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use dashi_core::OrgId;
 use sqlx::types::Json;
 
+use crate::db::execute;
 use crate::{Result, Store, on_pool};
 
 /// An organization row.
@@ -54,18 +55,16 @@ pub async fn count_orgs(store: &Store) -> Result<i64> {
 /// The organization with this slug, if any.
 pub async fn org_by_slug(store: &Store, slug: &str) -> Result<Option<Org>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE slug = $1"));
-    let row = on_pool!(store.reader(), |pool| {
-        sqlx::query_as::<_, OrgRow>(sql).bind(slug).fetch_optional(pool).await
-    })?;
+    let row =
+        on_pool!(store.reader(), |pool| { sqlx::query_as::<_, OrgRow>(sql).bind(slug).fetch_optional(pool).await })?;
     Ok(row.map(Org::from))
 }
 
 /// The organization with this id, if any.
 pub async fn org_by_id(store: &Store, id: OrgId) -> Result<Option<Org>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"));
-    let row = on_pool!(store.reader(), |pool| {
-        sqlx::query_as::<_, OrgRow>(sql).bind(id.0).fetch_optional(pool).await
-    })?;
+    let row =
+        on_pool!(store.reader(), |pool| { sqlx::query_as::<_, OrgRow>(sql).bind(id.0).fetch_optional(pool).await })?;
     Ok(row.map(Org::from))
 }
 
@@ -76,15 +75,13 @@ pub async fn update_org_settings(
     settings: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE organizations SET settings = $1, updated_at = $2 WHERE id = $3")
-            .bind(Json(settings))
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(
+        store,
+        "UPDATE organizations SET settings = $1, updated_at = $2 WHERE id = $3",
+        Json(settings),
+        now,
+        id.0
+    )?;
     Ok(())
 }
 
@@ -105,7 +102,11 @@ pub struct FirstOrg {
 /// Creates an organization, its `admin` and `default` groups and an admin who belongs to both,
 /// in one transaction: a failure leaves nothing behind, and a concurrent second setup fails on
 /// the unique slug instead of creating a second org.
-pub async fn create_org_with_admin(store: &Store, first: &FirstOrg, now: DateTime<Utc>) -> Result<(OrgId, dashi_core::UserId)> {
+pub async fn create_org_with_admin(
+    store: &Store,
+    first: &FirstOrg,
+    now: DateTime<Utc>,
+) -> Result<(OrgId, dashi_core::UserId)> {
     use crate::error::is_unique_violation;
     use crate::user::UserDetails;
     use crate::{Error, in_transaction};
@@ -128,10 +129,9 @@ pub async fn create_org_with_admin(store: &Store, first: &FirstOrg, now: DateTim
             other => other?,
         };
         let mut group_ids = Vec::new();
-        for (name, permissions) in [
-            (ADMIN_GROUP_NAME, first.admin_group_permissions),
-            (DEFAULT_GROUP_NAME, first.default_group_permissions),
-        ] {
+        for (name, permissions) in
+            [(ADMIN_GROUP_NAME, first.admin_group_permissions), (DEFAULT_GROUP_NAME, first.default_group_permissions)]
+        {
             let group_id = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO groups (org_id, type, name, permissions, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )

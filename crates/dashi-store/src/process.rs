@@ -19,6 +19,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+use crate::db::execute;
 use crate::{Result, Store, on_pool};
 
 /// What a process is, as stored in `processes.role`.
@@ -54,13 +55,7 @@ impl NewProcess {
     /// suffix keeps ids unique across restarts that reuse a pid and across roles of one process.
     pub fn new(role: ProcessRole, hostname: &str, pid: u32, queues: Vec<String>) -> NewProcess {
         let suffix: u32 = rand::rng().random();
-        NewProcess {
-            id: format!("{hostname}-{pid}-{suffix:08x}"),
-            role,
-            hostname: hostname.to_owned(),
-            pid,
-            queues,
-        }
+        NewProcess { id: format!("{hostname}-{pid}-{suffix:08x}"), role, hostname: hostname.to_owned(), pid, queues }
     }
 }
 
@@ -91,22 +86,18 @@ struct ProcessRow {
 /// again (after its row was pruned while the process lived) refreshes the row.
 pub async fn register_process(store: &Store, process: &NewProcess, now: DateTime<Utc>) -> Result<()> {
     let queues = sqlx::types::Json(&process.queues);
-    on_pool!(store.writer(), |pool| {
-        sqlx::query(
-            "INSERT INTO processes (id, role, hostname, pid, queues, started_at, heartbeat_at) \
+    execute!(
+        store,
+        "INSERT INTO processes (id, role, hostname, pid, queues, started_at, heartbeat_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-        )
-        .bind(&process.id)
-        .bind(process.role.as_str())
-        .bind(&process.hostname)
-        .bind(i64::from(process.pid))
-        .bind(queues)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(drop)
-    })?;
+        &process.id,
+        process.role.as_str(),
+        &process.hostname,
+        i64::from(process.pid),
+        queues,
+        now
+    )?;
     Ok(())
 }
 
@@ -126,9 +117,7 @@ pub async fn heartbeat_process(store: &Store, id: &str, now: DateTime<Utc>) -> R
 
 /// Removes the row of a process that is stopping.
 pub async fn deregister_process(store: &Store, id: &str) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM processes WHERE id = $1").bind(id).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "DELETE FROM processes WHERE id = $1", id)?;
     Ok(())
 }
 

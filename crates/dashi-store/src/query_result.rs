@@ -6,6 +6,7 @@ use dashi_core::OrgId;
 use sqlx::types::Json;
 
 use crate::data_source::DataSourceId;
+use crate::db::execute;
 use crate::job::JobId;
 use crate::{Error, Result, Store, in_transaction, on_pool};
 
@@ -100,13 +101,12 @@ pub async fn complete_job_with_result(
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     in_transaction!(store, |conn| {
-        let owned = sqlx::query_scalar::<_, String>(
-            "SELECT id FROM jobs WHERE id = $1 AND fence = $2 AND state = 'running'",
-        )
-        .bind(&job.0)
-        .bind(fence)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let owned =
+            sqlx::query_scalar::<_, String>("SELECT id FROM jobs WHERE id = $1 AND fence = $2 AND state = 'running'")
+                .bind(&job.0)
+                .bind(fence)
+                .fetch_optional(&mut *conn)
+                .await?;
         if owned.is_none() {
             return Ok(None);
         }
@@ -175,14 +175,23 @@ pub async fn latest_query_result(
     ));
     let since = not_before.unwrap_or(DateTime::UNIX_EPOCH);
     let row = on_pool!(store.reader(), |pool| {
-        sqlx::query_as::<_, ResultRow>(sql).bind(data_source_id.0).bind(query_hash).bind(since).fetch_optional(pool).await
+        sqlx::query_as::<_, ResultRow>(sql)
+            .bind(data_source_id.0)
+            .bind(query_hash)
+            .bind(since)
+            .fetch_optional(pool)
+            .await
     })?;
     Ok(row.map(QueryResult::from))
 }
 
 /// Results no query points at and older than `before`, oldest first: what cleanup removes.
 /// Returns (id, location) pairs so the caller can delete the rows first and the blobs after.
-pub async fn unused_query_results(store: &Store, before: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, Option<String>)>> {
+pub async fn unused_query_results(
+    store: &Store,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(i64, Option<String>)>> {
     let rows = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, (i64, Option<String>)>(
             "SELECT id, location FROM query_results r WHERE retrieved_at < $1 \
@@ -201,9 +210,7 @@ pub async fn unused_query_results(store: &Store, before: DateTime<Utc>, limit: i
 /// Deletes result rows (their blobs are the caller's to delete afterwards).
 pub async fn delete_query_results(store: &Store, ids: &[i64]) -> Result<()> {
     for id in ids {
-        on_pool!(store.writer(), |pool| {
-            sqlx::query("DELETE FROM query_results WHERE id = $1").bind(id).execute(pool).await.map(drop)
-        })?;
+        execute!(store, "DELETE FROM query_results WHERE id = $1", id)?;
     }
     Ok(())
 }
@@ -211,7 +218,9 @@ pub async fn delete_query_results(store: &Store, ids: &[i64]) -> Result<()> {
 /// Every object location still referenced by a result row (for the orphan sweep).
 pub async fn referenced_locations(store: &Store) -> Result<Vec<String>> {
     let rows = on_pool!(store.reader(), |pool| {
-        sqlx::query_scalar::<_, String>("SELECT location FROM query_results WHERE location IS NOT NULL").fetch_all(pool).await
+        sqlx::query_scalar::<_, String>("SELECT location FROM query_results WHERE location IS NOT NULL")
+            .fetch_all(pool)
+            .await
     })?;
     Ok(rows)
 }

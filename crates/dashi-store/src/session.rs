@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use dashi_core::UserId;
 
+use crate::db::execute;
 use crate::{Result, Store, on_pool};
 
 /// A live session.
@@ -46,22 +47,18 @@ impl From<SessionRow> for Session {
 
 /// Stores a new session.
 pub async fn insert_session(store: &Store, session: &Session) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, csrf_token, remember, created_at, last_seen_at, expires_at) \
+    execute!(
+        store,
+        "INSERT INTO sessions (id, user_id, csrf_token, remember, created_at, last_seen_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&session.id)
-        .bind(session.user_id.0)
-        .bind(&session.csrf_token)
-        .bind(session.remember)
-        .bind(session.created_at)
-        .bind(session.last_seen_at)
-        .bind(session.expires_at)
-        .execute(pool)
-        .await
-        .map(drop)
-    })?;
+        &session.id,
+        session.user_id.0,
+        &session.csrf_token,
+        session.remember,
+        session.created_at,
+        session.last_seen_at,
+        session.expires_at
+    )?;
     Ok(())
 }
 
@@ -82,43 +79,30 @@ pub async fn live_session(store: &Store, id: &str, now: DateTime<Utc>) -> Result
 
 /// Slides a session's expiry forward (sessions are renewed on use, as Redash's are).
 pub async fn extend_session(store: &Store, id: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
-            .bind(now)
-            .bind(expires_at)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(store, "UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3", now, expires_at, id)?;
     Ok(())
 }
 
 /// Ends one session.
 pub async fn delete_session(store: &Store, id: &str) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "DELETE FROM sessions WHERE id = $1", id)?;
     Ok(())
 }
 
 /// Ends every session of a user except `keep` (the one making the change, if any).
 pub async fn delete_sessions_of_user(store: &Store, user_id: UserId, keep: Option<&str>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-            .bind(user_id.0)
-            .bind(keep.unwrap_or(""))
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(store, "DELETE FROM sessions WHERE user_id = $1 AND id <> $2", user_id.0, keep.unwrap_or(""))?;
     Ok(())
 }
 
 /// Removes expired sessions; returns how many.
 pub async fn prune_sessions(store: &Store, now: DateTime<Utc>) -> Result<u64> {
     let removed = on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await.map(|r| r.rows_affected())
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(removed)
 }

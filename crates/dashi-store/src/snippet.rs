@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use dashi_core::{OrgId, UserId};
 
+use crate::db::execute;
 use crate::error::is_unique_violation;
 use crate::{Error, Result, Store, on_pool};
 
@@ -71,7 +72,11 @@ impl From<SnippetRow> for QuerySnippet {
 const COLUMNS: &str = "id, org_id, trigger, description, snippet, user_id, created_at, updated_at";
 
 fn duplicate(error: sqlx::Error) -> Error {
-    if is_unique_violation(&error) { Error::Duplicate { what: "a snippet with this trigger" } } else { Error::from(error) }
+    if is_unique_violation(&error) {
+        Error::Duplicate { what: "a snippet with this trigger" }
+    } else {
+        Error::from(error)
+    }
 }
 
 /// Creates a snippet owned by `user_id`.
@@ -112,31 +117,30 @@ pub async fn snippet_by_id(store: &Store, org_id: OrgId, id: SnippetId) -> Resul
 
 /// Every snippet of an organization, by trigger.
 pub async fn list_snippets(store: &Store, org_id: OrgId) -> Result<Vec<QuerySnippet>> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM query_snippets WHERE org_id = $1 ORDER BY trigger, id"));
-    let rows = on_pool!(store.reader(), |pool| sqlx::query_as::<_, SnippetRow>(sql).bind(org_id.0).fetch_all(pool).await)?;
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM query_snippets WHERE org_id = $1 ORDER BY trigger, id"));
+    let rows =
+        on_pool!(store.reader(), |pool| sqlx::query_as::<_, SnippetRow>(sql).bind(org_id.0).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(QuerySnippet::from).collect())
 }
 
 /// Replaces a snippet's text fields.
 pub async fn update_snippet(store: &Store, id: SnippetId, fields: &SnippetFields, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE query_snippets SET trigger = $1, description = $2, snippet = $3, updated_at = $4 WHERE id = $5")
-            .bind(&fields.trigger)
-            .bind(&fields.description)
-            .bind(&fields.snippet)
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })
+    execute!(
+        store,
+        "UPDATE query_snippets SET trigger = $1, description = $2, snippet = $3, updated_at = $4 WHERE id = $5",
+        &fields.trigger,
+        &fields.description,
+        &fields.snippet,
+        now,
+        id.0
+    )
+    .map(drop)
     .map_err(duplicate)
 }
 
 /// Deletes a snippet.
 pub async fn delete_snippet(store: &Store, id: SnippetId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM query_snippets WHERE id = $1").bind(id.0).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "DELETE FROM query_snippets WHERE id = $1", id.0)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use dashi_core::{GroupId, OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 
+use crate::db::execute;
 use crate::error::is_unique_violation;
 use crate::page::{ListSql, Page, PageRequest, Value, bind_values};
 use crate::{Error, Result, Store, in_transaction, on_pool};
@@ -123,9 +124,7 @@ pub async fn insert_user(store: &Store, user: &NewUser, now: DateTime<Utc>) -> R
         .fetch_one(&mut *conn)
         .await;
         match inserted {
-            Err(error) if is_unique_violation(&error) => {
-                Err(Error::Duplicate { what: "a user with this email" })
-            }
+            Err(error) if is_unique_violation(&error) => Err(Error::Duplicate { what: "a user with this email" }),
             Err(error) => Err(Error::from(error)),
             Ok(id) => {
                 for group_id in &user.group_ids {
@@ -139,9 +138,7 @@ pub async fn insert_user(store: &Store, user: &NewUser, now: DateTime<Utc>) -> R
             }
         }
     })?;
-    user_by_id(store, user.org_id, UserId(id))
-        .await?
-        .ok_or(Error::NotFound { entity: "user", id: id.to_string() })
+    user_by_id(store, user.org_id, UserId(id)).await?.ok_or(Error::NotFound { entity: "user", id: id.to_string() })
 }
 
 async fn group_ids_of(store: &Store, user_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
@@ -232,12 +229,7 @@ pub(crate) fn like_pattern(term: &str) -> String {
 }
 
 /// One page of an organization's users.
-pub async fn list_users(
-    store: &Store,
-    org_id: OrgId,
-    filter: &UserFilter,
-    page: PageRequest,
-) -> Result<Page<User>> {
+pub async fn list_users(store: &Store, org_id: OrgId, filter: &UserFilter, page: PageRequest) -> Result<Page<User>> {
     let mut list = ListSql::default();
     let org = list.bind(Value::Int(org_id.0));
     list.and(format!("org_id = {org}"));
@@ -270,10 +262,8 @@ pub async fn list_users(
     })?;
     let limit = list.bind(Value::Int(page.page_size));
     let offset = list.bind(Value::Int(page.offset()));
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{rows_sql_base} ORDER BY {} LIMIT {limit} OFFSET {offset}",
-        order_by(filter)
-    ));
+    let sql =
+        sqlx::AssertSqlSafe(format!("{rows_sql_base} ORDER BY {} LIMIT {limit} OFFSET {offset}", order_by(filter)));
     let rows = on_pool!(store.reader(), |pool| {
         bind_values!(sqlx::query_as::<_, UserRow>(sql), &list.values).fetch_all(pool).await
     })?;
@@ -329,7 +319,10 @@ pub async fn update_user(store: &Store, user: &User, changes: &UserChanges, now:
             Err(error) => Err(Error::from(error)),
             Ok(_) => {
                 if let Some(group_ids) = &changes.group_ids {
-                    sqlx::query("DELETE FROM user_groups WHERE user_id = $1").bind(user.id.0).execute(&mut *conn).await?;
+                    sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
+                        .bind(user.id.0)
+                        .execute(&mut *conn)
+                        .await?;
                     for group_id in group_ids {
                         sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2)")
                             .bind(user.id.0)
@@ -346,73 +339,49 @@ pub async fn update_user(store: &Store, user: &User, changes: &UserChanges, now:
 }
 
 /// Disables (`Some(now)`) or enables (`None`) a user.
-pub async fn set_disabled(store: &Store, id: UserId, disabled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
-            .bind(disabled_at)
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+pub async fn set_disabled(
+    store: &Store,
+    id: UserId,
+    disabled_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute!(store, "UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3", disabled_at, now, id.0)?;
     Ok(())
 }
 
 /// Replaces a user's personal API key.
 pub async fn set_api_key(store: &Store, id: UserId, api_key: &str, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE users SET api_key = $1, updated_at = $2 WHERE id = $3")
-            .bind(api_key)
-            .bind(now)
-            .bind(id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(store, "UPDATE users SET api_key = $1, updated_at = $2 WHERE id = $3", api_key, now, id.0)?;
     Ok(())
 }
 
 /// Records that a user did something now (shown as `active_at`). Does not bump `updated_at`,
 /// as Redash's activity tracking does not.
 pub async fn touch_active_at(store: &Store, id: UserId, now: DateTime<Utc>) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("UPDATE users SET active_at = $1 WHERE id = $2").bind(now).bind(id.0).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "UPDATE users SET active_at = $1 WHERE id = $2", now, id.0)?;
     Ok(())
 }
 
 /// Deletes a user (Redash allows this only for pending invitations; the caller checks).
 pub async fn delete_user(store: &Store, id: UserId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(pool).await.map(drop)
-    })?;
+    execute!(store, "DELETE FROM users WHERE id = $1", id.0)?;
     Ok(())
 }
 
 /// Adds a user to a group; adding twice is a no-op.
 pub async fn add_member(store: &Store, user_id: UserId, group_id: GroupId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(user_id.0)
-            .bind(group_id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(
+        store,
+        "INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        user_id.0,
+        group_id.0
+    )?;
     Ok(())
 }
 
 /// Removes a user from a group.
 pub async fn remove_member(store: &Store, user_id: UserId, group_id: GroupId) -> Result<()> {
-    on_pool!(store.writer(), |pool| {
-        sqlx::query("DELETE FROM user_groups WHERE user_id = $1 AND group_id = $2")
-            .bind(user_id.0)
-            .bind(group_id.0)
-            .execute(pool)
-            .await
-            .map(drop)
-    })?;
+    execute!(store, "DELETE FROM user_groups WHERE user_id = $1 AND group_id = $2", user_id.0, group_id.0)?;
     Ok(())
 }
 
@@ -421,8 +390,7 @@ pub async fn members_of(store: &Store, group_id: GroupId) -> Result<Vec<User>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users WHERE id IN (SELECT user_id FROM user_groups WHERE group_id = $1) ORDER BY name, id"
     ));
-    let rows = on_pool!(store.reader(), |pool| {
-        sqlx::query_as::<_, UserRow>(sql).bind(group_id.0).fetch_all(pool).await
-    })?;
+    let rows =
+        on_pool!(store.reader(), |pool| { sqlx::query_as::<_, UserRow>(sql).bind(group_id.0).fetch_all(pool).await })?;
     with_groups(store, rows).await
 }
