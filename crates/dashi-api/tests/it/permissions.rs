@@ -188,3 +188,185 @@ async fn restore(env: &Env, source: i64) {
         dashi_store::link_group(env.app.store(), data_source, dashi_core::GroupId(2), false).await.unwrap();
     }
 }
+
+/// Callers of the run endpoints, each reaching the data source "Shop" differently.
+#[derive(Clone, Copy, Debug)]
+enum Runner {
+    /// In the default group, which has full access.
+    Member,
+    /// Only in "Viewers", which has view-only access; calls with the user's API key.
+    ViewOnly,
+    /// The same user through a login session: a user API key must act exactly as its user.
+    ViewOnlySession,
+    /// Only in "Others", linked to another data source.
+    OtherGroup,
+    Anonymous,
+}
+
+const RUNNERS: [Runner; 5] = [Runner::Member, Runner::ViewOnly, Runner::ViewOnlySession, Runner::OtherGroup, Runner::Anonymous];
+
+/// (method, path, body, expected status per [`RUNNERS`]). `{safe}` is a query with a number
+/// parameter, `{unsafe}` one with a text parameter, `{regions}` a dropdown query, `{picker}` a
+/// query whose parameter takes `{regions}`' values; `{result}` is `{safe}`'s stored result and
+/// `{job}` a queued job. Anonymous callers get Redash's 404 for the API, as everywhere.
+fn run_table() -> Vec<(Method, &'static str, Option<Value>, [u16; 5])> {
+    let adhoc = json!({"query": "select 3", "data_source_id": "{source}", "max_age": 0});
+    vec![
+        // Ad-hoc text needs full access (Redash: execute_query and not view-only).
+        (Method::POST, "/api/query_results", Some(adhoc), [200, 403, 403, 403, 404]),
+        // Saved safe queries run with view-only access; unsafe (text) ones need full access.
+        (Method::POST, "/api/queries/{safe}/results", Some(json!({"parameters": {"n": 2}, "max_age": 0})), [200, 200, 200, 403, 404]),
+        (Method::POST, "/api/queries/{safe}/results", Some(json!({"parameters": {"n": 1}})), [200, 200, 200, 403, 404]),
+        (Method::POST, "/api/queries/{unsafe}/results", Some(json!({"parameters": {"t": "x"}, "max_age": 0})), [200, 403, 403, 403, 404]),
+        (Method::POST, "/api/queries/{picker}/results", Some(json!({"parameters": {"region": "north"}, "max_age": 0})), [200, 200, 200, 403, 404]),
+        (Method::POST, "/api/queries/{safe}/refresh?p_n=3", None, [200, 403, 403, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results.json", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results.csv", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results.tsv", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results.xlsx", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/results/{result}.csv", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/query_results/{result}", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/query_results/{result}.json", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/query_results/{result}.csv", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/query_results/{result}/page", None, [200, 200, 200, 403, 404]),
+        // Redash: any logged-in member of the organization may read or cancel a job by id.
+        (Method::GET, "/api/jobs/{job}", None, [200, 200, 200, 200, 404]),
+        (Method::GET, "/api/queries/{unsafe}/jobs/{job}", None, [200, 200, 200, 200, 404]),
+        (Method::DELETE, "/api/jobs/{job}", None, [200, 200, 200, 200, 404]),
+        // Dropdowns need view access to the query (and to the dropdown query unless it feeds
+        // one of the parent's parameters).
+        (Method::GET, "/api/queries/{regions}/dropdown", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{picker}/dropdowns/{regions}", None, [200, 200, 200, 403, 404]),
+        (Method::GET, "/api/queries/{safe}/dropdowns/{regions}", None, [200, 200, 200, 403, 404]),
+        (Method::POST, "/api/data_sources/{source}/test", None, [403, 403, 403, 403, 404]),
+        (Method::GET, "/api/data_sources/{source}/schema", None, [200, 200, 200, 403, 404]),
+    ]
+}
+
+/// Plays the worker for a queued run: claims the job, stores `rows` of one text column `value`
+/// as the result, and finishes the job with it. Returns the result id.
+async fn complete_run(env: &Env, job_id: &str, rows: &[&str]) -> i64 {
+    use dashi_core::{Cell, Column, ColumnType, RowSink};
+    let store = env.app.store();
+    let now = chrono::Utc::now();
+    let id = dashi_store::JobId(job_id.to_owned());
+    let dashi_store::Claim::Claimed(job) = dashi_store::claim(store, &id, "test-worker", now + chrono::Duration::minutes(1), now).await.unwrap() else {
+        panic!("job {job_id} was not claimable");
+    };
+    let org = job.org_id.expect("run jobs belong to an org");
+    let mut writer = env.app.results().unwrap().writer(org, dashi_results::WriterOptions::default());
+    let column = Column { name: "value".into(), friendly_name: "value".into(), column_type: ColumnType::String };
+    writer.columns(std::slice::from_ref(&column)).unwrap();
+    for row in rows {
+        writer.row(&[Cell::Text((*row).to_owned())]).unwrap();
+    }
+    let stored = writer.finish().await.unwrap();
+    let dashi_results::Storage::Inline(bytes) = stored.storage else { panic!("a tiny result stays inline") };
+    let result = dashi_store::NewQueryResult {
+        org_id: org,
+        data_source_id: job.data_source_id.expect("run jobs have a data source"),
+        query_hash: job.query_hash.clone().expect("run jobs have a hash"),
+        query: job.payload["query"].as_str().unwrap_or_default().to_owned(),
+        runtime: 0.01,
+        retrieved_at: now,
+        row_count: stored.row_count as i64,
+        byte_size: stored.byte_size as i64,
+        storage: "inline".into(),
+        location: None,
+        inline_data: Some(bytes),
+        columns: json!([{"name": "value", "friendly_name": "value", "type": "string"}]),
+    };
+    dashi_store::complete_job_with_result(store, &job.id, job.fence, &result, now).await.unwrap().expect("the claim is ours")
+}
+
+/// A user only in the new group `group` (not in the default group), and their API key.
+async fn user_only_in(env: &Env, name: &str, email: &str, group: i64) -> (i64, String) {
+    let user = env.app.admin_create_user("default", name, email, Some(crate::support::MEMBER_PASSWORD), false).await.unwrap();
+    dashi_store::add_member(env.app.store(), user.id, dashi_core::GroupId(group)).await.unwrap();
+    dashi_store::remove_member(env.app.store(), user.id, dashi_core::GroupId(2)).await.unwrap();
+    (user.id.0, user.api_key)
+}
+
+async fn post_ok(env: &Env, path: &str, body: Value) -> Value {
+    let reply = env.call(Method::POST, path, &env.admin(), Some(body)).await;
+    assert_eq!(reply.status.as_u16(), 200, "{path}: {}", reply.text);
+    reply.json
+}
+
+dashi_testkit::backend_tests! {
+    async fn run_endpoints_follow_data_source_access(db: TestDb) {
+        let settings = dashi_api::ApiSettings { job_wait: std::time::Duration::from_millis(50), ..Default::default() };
+        let env = Env::start_with(db, settings).await;
+        let source = env.data_source("Shop").await;
+        let elsewhere = env.data_source("Elsewhere").await;
+        let viewers = post_ok(&env, "/api/groups", json!({"name": "Viewers"})).await["id"].as_i64().unwrap();
+        post_ok(&env, &format!("/api/groups/{viewers}/data_sources"), json!({"data_source_id": source})).await;
+        post_ok(&env, &format!("/api/groups/{viewers}/data_sources/{source}"), json!({"view_only": true})).await;
+        let others = post_ok(&env, "/api/groups", json!({"name": "Others"})).await["id"].as_i64().unwrap();
+        post_ok(&env, &format!("/api/groups/{others}/data_sources"), json!({"data_source_id": elsewhere})).await;
+        post_ok(&env, &format!("/api/groups/2/data_sources/{elsewhere}"), json!({"view_only": false})).await;
+        env.call(Method::DELETE, &format!("/api/groups/2/data_sources/{elsewhere}"), &env.admin(), None).await;
+        let (_, viewer_key) = user_only_in(&env, "Vera Viewer", "viewer@example.com", viewers).await;
+        let (_, other_key) = user_only_in(&env, "Otto Other", "other@example.com", others).await;
+        let viewer_session = env.login("viewer@example.com", crate::support::MEMBER_PASSWORD).await;
+
+        let query = |name: &str, text: &str, parameters: Value| {
+            json!({"data_source_id": source, "name": name, "query": text, "options": {"parameters": parameters}})
+        };
+        let regions = post_ok(&env, "/api/queries", query("Regions", "select 'north' as value", json!([]))).await["id"].as_i64().unwrap();
+        let number = json!([{"name": "n", "title": "n", "type": "number", "value": 1}]);
+        let safe = post_ok(&env, "/api/queries", query("Safe", "select {{n}}", number)).await["id"].as_i64().unwrap();
+        let text = json!([{"name": "t", "title": "t", "type": "text", "value": "x"}]);
+        let unsafe_ = post_ok(&env, "/api/queries", query("Unsafe", "select '{{t}}'", text)).await["id"].as_i64().unwrap();
+        let pick = json!([{"name": "region", "title": "Region", "type": "query", "queryId": regions, "value": "north"}]);
+        let picker = post_ok(&env, "/api/queries", query("Picker", "select '{{region}}'", pick)).await["id"].as_i64().unwrap();
+
+        // Results for the dropdown query and for `safe` with n = 1, and one job left queued.
+        let run = |id: i64, body: Value| {
+            let env = &env;
+            async move { post_ok(env, &format!("/api/queries/{id}/results"), body).await["job"]["id"].as_str().unwrap().to_owned() }
+        };
+        let regions_job = run(regions, json!({"max_age": 0})).await;
+        complete_run(&env, &regions_job, &["north", "south"]).await;
+        let safe_job = run(safe, json!({"parameters": {"n": 1}, "max_age": 0})).await;
+        let result = complete_run(&env, &safe_job, &["1"]).await;
+        let job = run(unsafe_, json!({"parameters": {"t": "queued"}, "max_age": 0})).await;
+
+        let mut failures = Vec::new();
+        for (method, path, body, expected) in run_table() {
+            let fill = |text: &str| {
+                text.replace("{source}", &source.to_string())
+                    .replace("{safe}", &safe.to_string())
+                    .replace("{unsafe}", &unsafe_.to_string())
+                    .replace("{regions}", &regions.to_string())
+                    .replace("{picker}", &picker.to_string())
+                    .replace("{result}", &result.to_string())
+                    .replace("{job}", &job)
+            };
+            let path = fill(path);
+            let body = body.map(|value| {
+                let text = fill(&value.to_string().replace("\"{source}\"", "{source}"));
+                serde_json::from_str::<Value>(&text).expect("table bodies are JSON")
+            });
+            for (runner, status) in RUNNERS.into_iter().zip(expected) {
+                let who = match runner {
+                    Runner::Member => env.member(),
+                    Runner::ViewOnly => Who::Key(viewer_key.clone()),
+                    Runner::ViewOnlySession => viewer_session.clone(),
+                    Runner::OtherGroup => Who::Key(other_key.clone()),
+                    Runner::Anonymous => Who::Anonymous,
+                };
+                let reply = env.call(method.clone(), &path, &who, body.clone()).await;
+                if reply.status.as_u16() != status {
+                    failures.push(format!("{method} {path} as {runner:?}: expected {status}, got {} {}", reply.status, reply.text));
+                }
+                // Redash compat: refused runs answer a failed job instead of a message.
+                if !reply.status.is_success() && !reply.json["message"].is_string() && !reply.json["job"]["error"].is_string() {
+                    failures.push(format!("{method} {path} as {runner:?}: {} without a JSON message", reply.status));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}

@@ -88,7 +88,12 @@ impl Env {
 
     pub async fn start_with(db: TestDb, api_settings: ApiSettings) -> Env {
         let store = open_store(&db).await;
-        let app = App::new(store, AppSettings::with_secrets("test-secret", "test-cookie-secret")).with_catalog(catalog());
+        // Results small enough to stay inline never touch this folder; it only holds the spool.
+        let results_folder = std::env::temp_dir().join(format!("dashi-api-it-{}", uuid::Uuid::new_v4()));
+        let results = dashi_results::ResultsStore::local(results_folder).expect("results folder");
+        let app = App::new(store, AppSettings::with_secrets("test-secret", "test-cookie-secret"))
+            .with_catalog(catalog())
+            .with_results(results);
         let admin = app
             .setup(&SetupForm {
                 name: "Ada Admin".into(),
