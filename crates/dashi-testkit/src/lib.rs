@@ -19,11 +19,13 @@ mod mariadb;
 mod postgres;
 mod process;
 mod redis;
+mod sink;
 
 pub use database::{SHARED_POSTGRES_URL_VAR, TestDb};
 pub use mariadb::MariaDbServer;
 pub use postgres::PgServer;
 pub use redis::RedisServer;
+pub use sink::{HttpSink, ReceivedMail, ReceivedRequest, SmtpSink};
 
 /// Expands each `async fn name(db: TestDb) { body }` into a module `name` holding two tests,
 /// `postgres` and `sqlite`, that run `body` with `db` bound to a fresh [`TestDb`] of that backend.
