@@ -3,8 +3,9 @@
 //!
 //! - `cargo xtask run [-- dashi args]`: builds the web UI when `web/` exists, builds the release
 //!   binary and replaces this process with it (all-in-one unless told otherwise).
-//! - `cargo xtask test`: installs missing Debian packages and cargo-nextest, starts one
-//!   PostgreSQL for the whole run, then runs clippy, every Rust test and the web tests. It keeps
+//! - `cargo xtask test`: installs missing Debian packages, cargo-nextest and the pinned Python
+//!   test tools (a virtual environment under the target folder), starts one PostgreSQL for the
+//!   whole run, then runs clippy, every Rust test and the web tests. It keeps
 //!   going after a failed step and exits non-zero if any step failed.
 
 use std::ffi::OsString;
@@ -119,6 +120,7 @@ fn test() -> anyhow::Result<()> {
     let started = Instant::now();
     install_packages(TEST_PACKAGES)?;
     install_nextest()?;
+    let python_tools = install_python_tools()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut postgres = runtime.block_on(dashi_testkit::PgServer::start()).context("starting PostgreSQL for the tests")?;
     eprintln!("xtask: PostgreSQL for this run listens on port {}", postgres.port());
@@ -135,7 +137,8 @@ fn test() -> anyhow::Result<()> {
         "Rust tests",
         cargo()
             .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-            .env(POSTGRES_URL_VAR, postgres.admin_url()),
+            .env(POSTGRES_URL_VAR, postgres.admin_url())
+            .env(dashi_testkit::MOTO_SERVER_VAR, python_tools.join("moto_server")),
     );
     let web = root().join("web");
     if web.join("package.json").exists() {
@@ -181,6 +184,31 @@ fn is_installed(package: &str) -> bool {
         .args(["--show", "--showformat=${db:Status-Status}", package])
         .output()
         .is_ok_and(|output| output.status.success() && output.stdout == b"installed")
+}
+
+/// A virtual environment under the target folder holding the Python programs the tests drive
+/// (`tests/python-requirements.txt`, every package pinned), made anew when that file changes.
+/// Returns its `bin` folder.
+fn install_python_tools() -> anyhow::Result<PathBuf> {
+    let requirements = root().join("tests").join("python-requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).with_context(|| format!("reading {}", requirements.display()))?;
+    let venv = target_dir().join("python-tools");
+    let stamp = venv.join("installed-requirements.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|installed| installed == wanted) {
+        return Ok(venv.join("bin"));
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).with_context(|| format!("removing the stale {}", venv.display()))?;
+    }
+    check("creating the Python environment for tests", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    check(
+        "installing the Python test tools",
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r"])
+            .arg(&requirements),
+    )?;
+    std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(venv.join("bin"))
 }
 
 fn install_nextest() -> anyhow::Result<()> {

@@ -143,6 +143,32 @@ settings! {
     base_url: Option<String> = "" ("none (from the request)"),
         parse value::optional(value::base_url), env ["DASHI_BASE_URL", "REDASH_HOST"];
 
+    /// Folder for query results when no bucket is set. Every server and worker must see the same
+    /// folder, so a fleet on several machines needs a shared mount or a bucket.
+    results_folder: Option<PathBuf> = "" ("$DASHI_DATA_DIR/results"),
+        parse value::optional(value::path), env ["DASHI_RESULTS_FOLDER"];
+
+    /// S3-compatible bucket for query results (AWS S3, MinIO, R2, …); set, it replaces the folder.
+    results_s3_bucket: Option<String> = "" ("none (results in the folder)"),
+        parse value::optional(value::text), env ["DASHI_RESULTS_S3_BUCKET"];
+
+    /// Region of the results bucket.
+    results_s3_region: String = "us-east-1", parse value::text, env ["DASHI_RESULTS_S3_REGION", "AWS_REGION"];
+
+    /// Endpoint of a non-AWS S3 service, e.g. `http://minio:9000` (path-style requests; `http://`
+    /// is allowed only when given here).
+    results_s3_endpoint: Option<String> = "" ("AWS"),
+        parse value::optional(value::text), env ["DASHI_RESULTS_S3_ENDPOINT"];
+
+    /// Access key of the results bucket; unset means the role of the machine (instance metadata).
+    results_s3_access_key_id: Option<String> = "" ("none (the machine's role)"),
+        parse value::optional(value::text), env ["DASHI_RESULTS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"];
+
+    /// Secret key of the results bucket.
+    results_s3_secret_access_key: Option<Secret> = "" ("none (the machine's role)"),
+        parse value::optional(value::secret),
+        env ["DASHI_RESULTS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"];
+
     /// Log level: error, warn, info, debug or trace.
     log_level: LogLevel = "info", parse value::log_level, env ["DASHI_LOG_LEVEL", "REDASH_LOG_LEVEL"];
 
@@ -276,6 +302,13 @@ settings! {
     /// Jobs a worker runs at once.
     worker_concurrency: Option<usize> = "" ("number of CPU cores"),
         parse value::optional(value::positive_usize), env ["DASHI_WORKER_CONCURRENCY"];
+
+    /// Seconds a stopping worker lets running jobs finish before handing them back to the queue.
+    worker_shutdown_grace: Duration = "30", parse value::seconds, env ["DASHI_WORKER_SHUTDOWN_GRACE"];
+
+    /// Seconds a worker's claim on a job lasts without renewal (renewed every third of it): how
+    /// soon the job of a killed worker is retried.
+    job_lease_ttl: Duration = "10", parse value::seconds, env ["DASHI_JOB_LEASE_TTL"];
 
     /// Address where `dashi worker` and `dashi scheduler` answer `/ping` and `/health`.
     health_bind: Option<SocketAddr> = "" ("none (no health listener)"),

@@ -4,7 +4,7 @@
 //! A stored result is one zstd frame of NDJSON: line 1 is `{"columns":[{"name","friendly_name",
 //! "type"}…]}`, then one compact JSON array per row, cells in Redash's JSON encoding. Small results
 //! (64 KiB compressed by default) are returned inline for the metadata row; the rest live in a
-//! folder (the embedded default) or an S3-compatible bucket (cargo feature `s3`).
+//! folder (the embedded default) or an S3-compatible bucket.
 //!
 //! Read [`ResultsStore`] first (`store.rs`: backends, blob names, cleanup), then [`ResultWriter`]
 //! (`writer.rs`: the [`dashi_core::RowSink`] runners stream into), then `stream.rs` (how every

@@ -2,7 +2,7 @@
 //! `object_store`.
 //!
 //! The embedded default is a folder (`LocalFileSystem`, normally `<data_dir>/results`); fleets set
-//! an S3-compatible bucket (cargo feature `s3`). Blobs are immutable and named
+//! an S3-compatible bucket. Blobs are immutable and named
 //! `results/<org>/<yyyy>/<mm>/<uuid>.ndjson.zst`. A writer spools into a temp file in the store's
 //! spool folder and the blob appears only when the writer finishes, whole: in the folder by an
 //! atomic rename, in a bucket by one upload. So no reader ever sees half a result, and a crashed
@@ -43,7 +43,7 @@ const PART_SIZE: usize = 5 * 1024 * 1024;
 pub enum StoreSettings {
     /// A folder on this machine; the embedded default is `<data_dir>/results`.
     Local { folder: PathBuf },
-    /// An S3-compatible bucket. Needs the cargo feature `s3`.
+    /// An S3-compatible bucket.
     S3(S3Settings),
 }
 
@@ -119,8 +119,8 @@ impl std::fmt::Debug for ResultsStore {
 impl ResultsStore {
     /// Opens the store `settings` describe, creating a local folder if needed.
     ///
-    /// Errors: [`Error::Settings`] for an unusable bucket configuration or S3 settings in a build
-    /// without the `s3` feature; [`Error::Io`] when the folders cannot be created.
+    /// Errors: [`Error::Settings`] for an unusable bucket configuration; [`Error::Io`] when the
+    /// folders cannot be created.
     pub fn open(settings: &StoreSettings) -> Result<ResultsStore> {
         match settings {
             StoreSettings::Local { folder } => ResultsStore::local(folder),
@@ -149,7 +149,6 @@ impl ResultsStore {
         Ok(ResultsStore { inner: Arc::new(Inner { objects, local: None, spool_dir }) })
     }
 
-    #[cfg(feature = "s3")]
     fn s3(settings: &S3Settings) -> Result<ResultsStore> {
         let mut builder = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
@@ -168,11 +167,6 @@ impl ResultsStore {
         }
         let bucket = builder.build().map_err(|error| Error::Settings { reason: error.to_string() })?;
         ResultsStore::with_object_store(Arc::new(bucket), &settings.spool_dir)
-    }
-
-    #[cfg(not(feature = "s3"))]
-    fn s3(_settings: &S3Settings) -> Result<ResultsStore> {
-        Err(Error::Settings { reason: "this build has no S3 support (cargo feature `s3`)".into() })
     }
 
     /// Starts a result for `org`. Nothing is stored until [`ResultWriter::finish`] succeeds.
@@ -325,7 +319,8 @@ fn parse_location(location: &str) -> Result<Path> {
 }
 
 /// Uploads a spool file: one request when small, else a multipart upload with one part in flight
-/// and one being filled, so memory stays at two parts whatever the result's size.
+/// and one being filled, so memory stays at two parts whatever the result's size. Every failure
+/// is the store's: a "not found" while writing means the bucket, not the result, is missing.
 async fn upload(objects: &dyn ObjectStore, path: &Path, location: &str, spooled: NamedTempFile) -> Result<()> {
     let std_file = spooled.reopen()?;
     let size = std_file.metadata()?.len();
@@ -333,10 +328,10 @@ async fn upload(objects: &dyn ObjectStore, path: &Path, location: &str, spooled:
     if size <= PART_SIZE as u64 {
         let mut bytes = Vec::with_capacity(size as usize);
         file.read_to_end(&mut bytes).await?;
-        objects.put(path, PutPayload::from(bytes)).await.map_err(|error| from_store(location, error))?;
+        objects.put(path, PutPayload::from(bytes)).await.map_err(Error::Store)?;
         return Ok(());
     }
-    let upload = objects.put_multipart(path).await.map_err(|error| from_store(location, error))?;
+    let upload = objects.put_multipart(path).await.map_err(Error::Store)?;
     let mut multipart = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut buffer = vec![0u8; 256 * 1024];
     let outcome: Result<()> = async {
@@ -345,14 +340,14 @@ async fn upload(objects: &dyn ObjectStore, path: &Path, location: &str, spooled:
             if n_read == 0 {
                 return Ok(());
             }
-            multipart.wait_for_capacity(1).await.map_err(|error| from_store(location, error))?;
+            multipart.wait_for_capacity(1).await.map_err(Error::Store)?;
             multipart.write(&buffer[..n_read]);
         }
     }
     .await;
     match outcome {
         Ok(()) => {
-            multipart.finish().await.map_err(|error| from_store(location, error))?;
+            multipart.finish().await.map_err(Error::Store)?;
             Ok(())
         }
         Err(error) => {

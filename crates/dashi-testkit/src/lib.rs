@@ -19,12 +19,14 @@ mod mariadb;
 mod postgres;
 mod process;
 mod redis;
+mod s3;
 mod sink;
 
 pub use database::{SHARED_POSTGRES_URL_VAR, TestDb};
 pub use mariadb::MariaDbServer;
 pub use postgres::PgServer;
 pub use redis::RedisServer;
+pub use s3::{MOTO_SERVER_VAR, S3Server};
 pub use sink::{HttpSink, ReceivedMail, ReceivedRequest, SmtpSink};
 
 /// Expands each `async fn name(db: TestDb) { body }` into a module `name` holding two tests,

@@ -2,6 +2,7 @@
 //! (and object_store's in-memory backend for the upload path).
 
 mod cells;
+mod bucket;
 mod export;
 mod million;
 mod page;

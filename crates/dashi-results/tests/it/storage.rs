@@ -12,7 +12,7 @@ use futures_util::TryStreamExt;
 use crate::{collect, column, local_store, write};
 
 /// Text that zstd cannot shrink much, so compressed sizes grow with the row count.
-fn noise(seed: u64) -> String {
+pub(crate) fn noise(seed: u64) -> String {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..8)
         .map(|_| {
@@ -22,11 +22,11 @@ fn noise(seed: u64) -> String {
         .collect()
 }
 
-fn noisy_rows(n_rows: u64) -> Vec<Vec<Cell>> {
+pub(crate) fn noisy_rows(n_rows: u64) -> Vec<Vec<Cell>> {
     (0..n_rows).map(|n| vec![Cell::Int(n as i64), Cell::Text(noise(n))]).collect()
 }
 
-fn noisy_columns() -> Vec<dashi_core::Column> {
+pub(crate) fn noisy_columns() -> Vec<dashi_core::Column> {
     vec![column("n", ColumnType::Integer), column("noise", ColumnType::String)]
 }
 
