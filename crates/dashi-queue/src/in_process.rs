@@ -1,46 +1,34 @@
 //! The embedded dispatcher: one process, no Redis. Workers sleep on a notification and scan
 //! the ledger when woken (or every `timeout`), so nothing lives only in memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use dashi_store::{JobId, Store};
 use tokio::sync::Notify;
 
+use crate::cancel::LocalCancels;
+
 /// Wake-ups within one process; the ledger holds the jobs.
 pub struct InProcessDispatcher {
     store: Store,
     work: Notify,
-    cancels: Mutex<HashMap<JobId, Arc<Notify>>>,
+    cancels: LocalCancels,
 }
 
 impl InProcessDispatcher {
     pub fn new(store: Store) -> InProcessDispatcher {
-        InProcessDispatcher { store, work: Notify::new(), cancels: Mutex::new(HashMap::new()) }
-    }
-
-    fn cancels(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<Notify>>> {
-        self.cancels.lock().expect("the cancel map is never poisoned: nothing panics while holding it")
-    }
-}
-
-/// Removes a job's cancel waiter when the waiting future ends or is dropped (the job finished).
-struct Waiter<'a> {
-    dispatcher: &'a InProcessDispatcher,
-    id: JobId,
-}
-
-impl Drop for Waiter<'_> {
-    fn drop(&mut self) {
-        self.dispatcher.cancels().remove(&self.id);
+        InProcessDispatcher { store, work: Notify::new(), cancels: LocalCancels::default() }
     }
 }
 
 #[async_trait::async_trait]
 impl super::Dispatcher for InProcessDispatcher {
     async fn publish(&self, _queue: &str, _id: &JobId) {
+        self.work.notify_waiters();
+    }
+
+    async fn wake(&self, _queue: &str) {
         self.work.notify_waiters();
     }
 
@@ -57,14 +45,10 @@ impl super::Dispatcher for InProcessDispatcher {
 
     async fn signal_cancel(&self, id: &JobId) {
         // Only a job that is running here has a waiter; anything else learns from the ledger.
-        if let Some(notify) = self.cancels().get(id) {
-            notify.notify_one();
-        }
+        self.cancels.signal(id);
     }
 
     async fn cancel_signalled(&self, id: &JobId) {
-        let notify = self.cancels().entry(id.clone()).or_insert_with(|| Arc::new(Notify::new())).clone();
-        let _waiter = Waiter { dispatcher: self, id: id.clone() };
-        notify.notified().await;
+        self.cancels.wait(id).await;
     }
 }

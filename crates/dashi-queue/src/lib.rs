@@ -3,12 +3,15 @@
 //! [`JobQueue`] is what the application uses: it writes the job to the ledger (the truth, in
 //! the metadata database) and then publishes its id through a [`Dispatcher`]. A dispatcher is
 //! only a wake-up service: losing a message delays a job, never loses it, because workers also
-//! scan the ledger. The embedded default is [`InProcessDispatcher`]; the Redis dispatcher of
-//! the distributed mode implements the same trait.
+//! scan the ledger. The embedded default is [`InProcessDispatcher`]; [`RedisDispatcher`] (Redis
+//! Streams) serves the distributed mode through the same trait.
 
+mod cancel;
 mod dispatcher;
 mod in_process;
+mod redis;
 
+pub use crate::redis::{REDELIVER_AFTER, RedisDispatcher, SCAN_EVERY, stream_name};
 pub use dispatcher::Dispatcher;
 pub use in_process::InProcessDispatcher;
 

@@ -404,7 +404,9 @@ pub async fn request_cancel(store: &Store, id: &JobId, now: DateTime<Utc>) -> Re
     job_by_id(store, id).await
 }
 
-/// Ids of queued, due jobs in `queues`, oldest first: what a dispatcher hands to workers.
+/// Ids of queued, due jobs in `queues`, oldest first: what a dispatcher hands to workers. Jobs of
+/// a data source already running at its concurrency limit are skipped: a claim would only park
+/// them, and listing them first would hide the jobs of every other source behind them.
 pub async fn due_job_ids(store: &Store, queues: &[&str], now: DateTime<Utc>, limit: i64) -> Result<Vec<JobId>> {
     if queues.is_empty() {
         return Ok(Vec::new());
@@ -416,7 +418,10 @@ pub async fn due_job_ids(store: &Store, queues: &[&str], now: DateTime<Utc>, lim
     let due = list.bind(Value::Time(now));
     let limit = list.bind(Value::Int(limit));
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM jobs WHERE state = 'queued' AND queue IN ({}) AND run_after <= {due} ORDER BY created_at, id LIMIT {limit}",
+        "SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.queue IN ({}) AND j.run_after <= {due} \
+         AND NOT EXISTS (SELECT 1 FROM data_sources d WHERE d.id = j.data_source_id AND d.concurrency_limit IS NOT NULL \
+         AND d.concurrency_limit <= (SELECT COUNT(*) FROM jobs r WHERE r.data_source_id = d.id AND r.state = 'running')) \
+         ORDER BY j.created_at, j.id LIMIT {limit}",
         names.join(", ")
     ));
     let ids = on_pool!(store.writer(), |pool| {

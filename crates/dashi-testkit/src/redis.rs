@@ -52,11 +52,8 @@ impl RedisServer {
             attempt += 1;
             let port = process::free_port().context("finding a free port for Redis")?;
             let log_offset = process::file_len(&log_path);
-            let log = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .context("opening the Redis log")?;
+            let log =
+                fs::OpenOptions::new().create(true).append(true).open(&log_path).context("opening the Redis log")?;
             let log_for_stderr = log.try_clone().context("opening the Redis log")?;
             let mut server = Command::new(&program)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -94,12 +91,7 @@ impl RedisServer {
                 }
                 let last_error = match ping(port).await {
                     Ok(()) => {
-                        return Ok(RedisServer {
-                            port,
-                            server: Some(server),
-                            watchdog: Some(watchdog),
-                            _dir: dir,
-                        });
+                        return Ok(RedisServer { port, server: Some(server), watchdog: Some(watchdog), _dir: dir });
                     }
                     Err(error) => format!("{error:#}"),
                 };
@@ -128,6 +120,16 @@ impl RedisServer {
         self.port
     }
 
+    /// Sends `FLUSHALL`: Redis forgets every key, as after a restart without persistence or a
+    /// move to a new empty managed instance.
+    pub async fn flush_all(&self) -> anyhow::Result<()> {
+        let reply = exchange(self.port, b"FLUSHALL\r\n").await?;
+        if reply != b"+OK\r\n" {
+            bail!("unexpected reply to FLUSHALL {:?}", String::from_utf8_lossy(&reply));
+        }
+        Ok(())
+    }
+
     /// Kills the server with SIGKILL (all data is lost) and waits for it to exit. Clients see
     /// connections drop and new ones refused. Does nothing if it is already dead.
     pub fn kill(&mut self) {
@@ -149,9 +151,18 @@ impl Drop for RedisServer {
 
 /// Sends `PING` over a plain TCP connection and expects `+PONG`.
 async fn ping(port: u16) -> anyhow::Result<()> {
-    let exchange = async {
+    let reply = exchange(port, b"PING\r\n").await?;
+    if reply != b"+PONG\r\n" {
+        bail!("unexpected reply {:?}", String::from_utf8_lossy(&reply));
+    }
+    Ok(())
+}
+
+/// Sends one inline command over a fresh TCP connection and returns its one-line reply.
+async fn exchange(port: u16, command: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let talk = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        stream.write_all(b"PING\r\n").await?;
+        stream.write_all(command).await?;
         let mut reply = Vec::new();
         let mut buffer = [0_u8; 64];
         while !reply.ends_with(b"\r\n") {
@@ -161,14 +172,9 @@ async fn ping(port: u16) -> anyhow::Result<()> {
             }
             reply.extend_from_slice(&buffer[..n_read]);
         }
-        if reply != b"+PONG\r\n" {
-            bail!("unexpected reply {:?}", String::from_utf8_lossy(&reply));
-        }
-        Ok(())
+        Ok(reply)
     };
-    tokio::time::timeout(Duration::from_secs(2), exchange)
-        .await
-        .context("no reply to PING within 2 s")?
+    tokio::time::timeout(Duration::from_secs(2), talk).await.context("no reply from Redis within 2 s")?
 }
 
 /// The `redis-server` program: the first one on `PATH`, else Debian's.
@@ -188,6 +194,5 @@ fn find_redis_server() -> anyhow::Result<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    fs::metadata(path).is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }

@@ -109,8 +109,13 @@ dashi_testkit::backend_tests! {
         let soon = Utc::now() + Duration::seconds(30);
         let running = claimed(claim(&store, &first, "w1", soon, Utc::now()).await.unwrap());
         assert!(matches!(claim(&store, &second, "w2", soon, Utc::now()).await.unwrap(), Claim::Parked));
-        assert_eq!(due_job_ids(&store, &["adhoc"], Utc::now(), 10).await.unwrap(), vec![second.clone()]);
+        // A scan skips the parked job, so work of other sources queued after it is still seen.
+        let mut sourceless = new_job(org, source, None, None);
+        sourceless.data_source_id = None;
+        let other = enqueue(&store, &sourceless, Utc::now()).await.unwrap().job.id;
+        assert_eq!(due_job_ids(&store, &["adhoc"], Utc::now(), 1).await.unwrap(), vec![other.clone()]);
         finish(&store, &first, running.fence, &Outcome::Succeeded { result_id: None }, Utc::now()).await.unwrap();
+        assert_eq!(due_job_ids(&store, &["adhoc"], Utc::now(), 10).await.unwrap(), vec![second.clone(), other]);
         claimed(claim(&store, &second, "w2", soon, Utc::now()).await.unwrap());
     }
 

@@ -1,0 +1,3 @@
+//! The Redis dispatcher against a real Redis and a real ledger.
+
+mod redis;
