@@ -36,14 +36,15 @@ impl std::fmt::Debug for Execution {
 }
 
 impl Execution {
-    /// Defaults: 30 s leases, no query time limit, 30 s shutdown grace.
+    /// Defaults: 10 s leases (renewed every ~3 s, so a killed worker's job is retried within
+    /// seconds), no query time limit, 30 s shutdown grace.
     pub fn new(dispatcher: Arc<dyn Dispatcher>, results: ResultsStore, cipher: OptionsCipher) -> Execution {
         Execution {
             dispatcher,
             results,
             cipher,
             runner_context: RunnerContext::default(),
-            lease_ttl: Duration::from_secs(30),
+            lease_ttl: Duration::from_secs(10),
             adhoc_timeout: None,
             scheduled_timeout: None,
             shutdown_grace: Duration::from_secs(30),

@@ -82,8 +82,35 @@ impl Worker {
         info!(queues = %queues.join(","), concurrency, "worker started");
         let slots = Arc::new(Semaphore::new(concurrency));
         let mut running = JoinSet::new();
+        // The heartbeat runs beside the job loop, never inside its select: interrupting a wait
+        // for work every few seconds would drop a read that Redis already delivered.
+        let done = CancellationToken::new();
+        tokio::join!(self.keep_heartbeat(done.clone()), async {
+            self.take_jobs(&shutdown).await;
+            done.cancel();
+        });
+        self.presence.leave().await;
+        info!("worker stopped");
+    }
+
+    /// Renews the heartbeat and reclaims dead workers' jobs until `done` fires.
+    async fn keep_heartbeat(&self, done: CancellationToken) {
         let mut heartbeat = tokio::time::interval(self.settings.heartbeat_interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = done.cancelled() => return,
+                _ = heartbeat.tick() => {
+                    self.presence.beat().await;
+                    self.reclaim().await;
+                }
+            }
+        }
+    }
+
+    /// Claims and runs jobs until `shutdown`, then waits for running jobs (each hands itself
+    /// back after the grace period) and leaves the dispatcher.
+    async fn take_jobs(&self, shutdown: &CancellationToken) {
         loop {
             // Reap finished jobs so the set does not grow.
             while running.try_join_next().is_some() {}
@@ -91,24 +118,25 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                _ = heartbeat.tick() => {
-                    self.presence.beat().await;
-                    self.reclaim().await;
-                }
                 candidates = self.execution.dispatcher.wait_for_work(&queues, free.max(1), WAIT), if free > 0 => {
                     for id in candidates {
                         let Ok(permit) = slots.clone().try_acquire_owned() else { break };
-                        let Some(job) = self.claim(&id).await else { continue };
+                        let claimed = self.claim(&id).await;
+                        if claimed.is_ok() {
+                            self.execution.dispatcher.settle(&id).await;
+                        }
+                        let Ok(Some(job)) = claimed else { continue };
                         let store = self.store.clone();
                         let execution = self.execution.clone();
                         let shutdown = shutdown.clone();
+                        // A candidate left unsettled is offered again later, to any worker.
                         running.spawn(async move {
                             job::run_claimed(store, execution, job, shutdown).await;
                             drop(permit);
                         });
                     }
                 }
-                // All slots busy: wait for one to free up (or a heartbeat, or shutdown).
+                // All slots busy: wait for one to free up (or shutdown).
                 Some(_) = running.join_next(), if free == 0 => {}
             }
         }
@@ -117,18 +145,19 @@ impl Worker {
         }
         // Each job watches the same shutdown token and hands itself back after the grace period.
         while running.join_next().await.is_some() {}
-        self.presence.leave().await;
-        info!("worker stopped");
+        self.execution.dispatcher.leave().await;
     }
 
-    async fn claim(&self, id: &JobId) -> Option<dashi_store::Job> {
+    /// Claims a candidate: the job if this worker won it, `None` if it is taken, finished or
+    /// parked, an error if the ledger could not say.
+    async fn claim(&self, id: &JobId) -> Result<Option<dashi_store::Job>, ()> {
         let expires = Utc::now() + chrono::Duration::from_std(self.execution.lease_ttl).unwrap_or(chrono::Duration::seconds(30));
         match dashi_store::claim(&self.store, id, self.id(), expires, Utc::now()).await {
-            Ok(Claim::Claimed(job)) => Some(*job),
-            Ok(Claim::Parked | Claim::Unavailable) => None,
+            Ok(Claim::Claimed(job)) => Ok(Some(*job)),
+            Ok(Claim::Parked | Claim::Unavailable) => Ok(None),
             Err(error) => {
                 warn!(error = &error as &dyn std::error::Error, "could not claim a job");
-                None
+                Err(())
             }
         }
     }
@@ -141,7 +170,7 @@ impl Worker {
                 info!(requeued, failed, "reclaimed jobs of workers that stopped responding");
                 if requeued > 0 {
                     for queue in &self.settings.queues {
-                        self.execution.dispatcher.publish(queue.as_str(), &JobId(String::new())).await;
+                        self.execution.dispatcher.wake(queue.as_str()).await;
                     }
                 }
             }

@@ -201,7 +201,7 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let secrets = settings.secrets()?;
     let store = wiring::open_store(settings, Migrations::ApplyIfEmbedded).await?;
     let results = wiring::results_store(settings)?;
-    Ok(wiring::app(store.clone(), settings, &secrets, wiring::dispatcher(&store), results))
+    Ok(wiring::app(store.clone(), settings, &secrets, wiring::dispatcher(settings, &store)?, results))
 }
 
 /// The first line of stdin without its line ending; spaces are part of a password.

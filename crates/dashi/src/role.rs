@@ -36,7 +36,7 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
     let store = wiring::open_store(&settings, Migrations::Apply).await?;
     // One dispatcher for the server and the worker: a query typed in the editor wakes the worker
     // in the same process at once.
-    let dispatcher = wiring::dispatcher(&store);
+    let dispatcher = wiring::dispatcher(&settings, &store)?;
     let results = wiring::results_store(&settings)?;
     let app = wiring::app(store.clone(), &settings, &secrets, dispatcher.clone(), results.clone());
     let listener = bind_server(settings.bind).await?;
@@ -46,7 +46,7 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
     let mut tasks = Tasks::new();
     let state = AppState::new(app, wiring::api_settings(&settings));
     tasks.spawn(serve(listener, state, shutdown.child_token()));
-    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), wiring::execution(&secrets, dispatcher, results));
+    let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), wiring::execution(&settings, &secrets, dispatcher, results));
     let worker_token = shutdown.child_token();
     tasks.spawn(async move {
         worker.run(worker_token).await;
@@ -73,7 +73,7 @@ pub(crate) async fn server(settings: Settings, shutdown: CancellationToken) -> a
     let secrets = settings.secrets()?;
     let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
     let results = wiring::results_store(&settings)?;
-    let app = wiring::app(store.clone(), &settings, &secrets, wiring::dispatcher(&store), results);
+    let app = wiring::app(store.clone(), &settings, &secrets, wiring::dispatcher(&settings, &store)?, results);
     let listener = bind_server(settings.bind).await?;
     let url = wiring::public_url(&settings, listener.local_addr()?);
     let mut tasks = Tasks::new();
@@ -89,7 +89,7 @@ pub(crate) async fn worker(settings: Settings, shutdown: CancellationToken) -> a
     // Workers decrypt data-source options, so they need the same key as the servers.
     let secrets = settings.secrets()?;
     let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
-    let execution = wiring::execution(&secrets, wiring::dispatcher(&store), wiring::results_store(&settings)?);
+    let execution = wiring::execution(&settings, &secrets, wiring::dispatcher(&settings, &store)?, wiring::results_store(&settings)?);
     let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), execution);
     let mut tasks = Tasks::new();
     if let Some(address) = settings.health_bind {

@@ -13,7 +13,7 @@ use dashi_config::{Secrets, Settings};
 use dashi_scheduler::SchedulerSettings;
 use dashi_store::{Store, StoreSettings};
 use dashi_core::OptionsCipher;
-use dashi_queue::{Dispatcher, InProcessDispatcher};
+use dashi_queue::{Dispatcher, InProcessDispatcher, RedisDispatcher};
 use dashi_results::ResultsStore;
 use dashi_worker::{Execution, WorkerSettings};
 use tracing::info;
@@ -61,11 +61,17 @@ pub(crate) async fn open_store(settings: &Settings, migrations: Migrations) -> a
     Ok(store)
 }
 
-/// What carries job ids from the servers to the workers. Without Redis the ledger itself does:
-/// workers in this or any other process scan it every second, and a worker in the same process
-/// is woken at once.
-pub(crate) fn dispatcher(store: &Store) -> Arc<dyn Dispatcher> {
-    Arc::new(InProcessDispatcher::new(store.clone()))
+/// What carries job ids from the servers to the workers: Redis Streams when `DASHI_REDIS_URL` is
+/// set. Without Redis the ledger itself does: workers in this or any other process scan it every
+/// second, and a worker in the same process is woken at once.
+pub(crate) fn dispatcher(settings: &Settings, store: &Store) -> anyhow::Result<Arc<dyn Dispatcher>> {
+    let Some(url) = &settings.redis_url else {
+        return Ok(Arc::new(InProcessDispatcher::new(store.clone())));
+    };
+    let dispatcher = RedisDispatcher::new(store.clone(), url.expose(), &hostname())
+        .with_context(|| format!("DASHI_REDIS_URL: cannot use {url}"))?;
+    info!(redis = %url, consumer = dispatcher.consumer(), "jobs are dispatched through Redis");
+    Ok(Arc::new(dispatcher))
 }
 
 /// Where results are stored: a folder in the data folder.
@@ -86,9 +92,17 @@ pub(crate) fn app(store: Store, settings: &Settings, secrets: &Secrets, dispatch
 }
 
 /// What the worker role runs jobs with.
-pub(crate) fn execution(secrets: &Secrets, dispatcher: Arc<dyn Dispatcher>, results: ResultsStore) -> Execution {
-    Execution::new(dispatcher, results, OptionsCipher::new(secrets.secret_key.expose()))
+pub(crate) fn execution(settings: &Settings, secrets: &Secrets, dispatcher: Arc<dyn Dispatcher>, results: ResultsStore) -> Execution {
+    let mut execution = Execution::new(dispatcher, results, OptionsCipher::new(secrets.secret_key.expose()));
+    // Renewals happen every third of the lease; below a few seconds they would only load the
+    // database.
+    execution.lease_ttl = settings.job_lease_ttl.max(MIN_LEASE_TTL);
+    execution.shutdown_grace = settings.worker_shutdown_grace;
+    execution
 }
+
+/// The shortest job lease a worker takes, whatever the setting says.
+const MIN_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The application layer's settings.
 pub(crate) fn app_settings(settings: &Settings, secrets: &Secrets) -> AppSettings {
