@@ -77,11 +77,6 @@ impl Worker {
     /// away is retried, never fatal.
     #[instrument(skip_all, fields(role = "worker", id = %self.id()))]
     pub async fn run(self, shutdown: CancellationToken) {
-        let queues: Vec<&str> = self.settings.queues.iter().map(|queue| queue.as_str()).collect();
-        let concurrency = self.settings.concurrency.max(1);
-        info!(queues = %queues.join(","), concurrency, "worker started");
-        let slots = Arc::new(Semaphore::new(concurrency));
-        let mut running = JoinSet::new();
         // The heartbeat runs beside the job loop, never inside its select: interrupting a wait
         // for work every few seconds would drop a read that Redis already delivered.
         let done = CancellationToken::new();
@@ -111,6 +106,11 @@ impl Worker {
     /// Claims and runs jobs until `shutdown`, then waits for running jobs (each hands itself
     /// back after the grace period) and leaves the dispatcher.
     async fn take_jobs(&self, shutdown: &CancellationToken) {
+        let queues: Vec<&str> = self.settings.queues.iter().map(|queue| queue.as_str()).collect();
+        let concurrency = self.settings.concurrency.max(1);
+        info!(queues = %queues.join(","), concurrency, "worker started");
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let mut running = JoinSet::new();
         loop {
             // Reap finished jobs so the set does not grow.
             while running.try_join_next().is_some() {}
@@ -120,6 +120,7 @@ impl Worker {
                 () = shutdown.cancelled() => break,
                 candidates = self.execution.dispatcher.wait_for_work(&queues, free.max(1), WAIT), if free > 0 => {
                     for id in candidates {
+                        // A candidate left unsettled is offered again later, to any worker.
                         let Ok(permit) = slots.clone().try_acquire_owned() else { break };
                         let claimed = self.claim(&id).await;
                         if claimed.is_ok() {
@@ -129,7 +130,6 @@ impl Worker {
                         let store = self.store.clone();
                         let execution = self.execution.clone();
                         let shutdown = shutdown.clone();
-                        // A candidate left unsettled is offered again later, to any worker.
                         running.spawn(async move {
                             job::run_claimed(store, execution, job, shutdown).await;
                             drop(permit);
