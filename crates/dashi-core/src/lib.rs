@@ -43,7 +43,7 @@ pub use permission::{
 pub use query_hash::{apply_auto_limit, query_hash};
 pub use queue::{Queue, UnknownQueue};
 pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
-pub use schedule::{CronRepeat, Repeat, Schedule, ScheduleError};
+pub use schedule::{CronRepeat, Repeat, Schedule, ScheduleError, delayed_by_failures};
 pub use secret::{OptionsCipher, SecretError};
 pub use sql_format::format_sql;
 pub use user::{gravatar_url, is_plausible_email, normalize_email};

@@ -264,13 +264,17 @@ impl Schedule {
             } => next_daily(last_run, *days, *time, *day_of_week)?,
             Repeat::Cron(cron) => cron.next_after(last_run)?,
         };
-        let next = if failures == 0 {
-            next
-        } else {
-            let minutes = 1_i64.checked_shl(failures).filter(|minutes| *minutes > 0)?;
-            next.checked_add_signed(Duration::try_minutes(minutes)?)?
-        };
-        (next.year() <= 9999).then_some(next)
+        delayed_by_failures(next, failures)
+    }
+
+    /// When a newly written schedule is first due: at once for interval and daily schedules
+    /// (Redash runs a query it has no record of running straight away), at the next match for
+    /// cron expressions, whose user asked for exact times.
+    pub fn first_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match &self.repeat {
+            Repeat::Cron(cron) => cron.next_after(now),
+            Repeat::Every { .. } | Repeat::Daily { .. } => Some(now),
+        }
     }
 
     /// Whether a run is due at `now`: never when disabled or from the start of `until` on;
@@ -297,6 +301,18 @@ impl Schedule {
                 .is_some_and(|next| now > next),
         }
     }
+}
+
+/// `next` pushed back after `failures` consecutive failed runs: `2^failures` minutes, as Redash.
+/// `None` when that overflows or passes year 9999 (never due again).
+pub fn delayed_by_failures(next: DateTime<Utc>, failures: u32) -> Option<DateTime<Utc>> {
+    let next = if failures == 0 {
+        next
+    } else {
+        let minutes = 1_i64.checked_shl(failures).filter(|minutes| *minutes > 0)?;
+        next.checked_add_signed(Duration::try_minutes(minutes)?)?
+    };
+    (next.year() <= 9999).then_some(next)
 }
 
 /// Redash's calculation for schedules with a time of day: take the last run with its hour and

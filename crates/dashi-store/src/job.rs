@@ -479,3 +479,10 @@ pub async fn is_cancel_requested(store: &Store, id: &JobId) -> Result<bool> {
     })?;
     Ok(flag.unwrap_or(false))
 }
+
+/// Jobs being run right now, oldest claim first, at most `limit` (for the status pages).
+pub async fn running_jobs(store: &Store, limit: i64) -> Result<Vec<Job>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE state = 'running' ORDER BY started_at, id LIMIT $1"));
+    let rows = on_pool!(store.reader(), |pool| sqlx::query_as::<_, JobRow>(sql).bind(limit).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(Job::from).collect())
+}

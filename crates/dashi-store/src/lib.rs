@@ -22,8 +22,10 @@ mod page;
 mod process;
 mod query;
 mod query_result;
+mod schedule;
 mod session;
 mod snippet;
+mod status;
 mod tx;
 mod user;
 mod visualization;
@@ -49,7 +51,7 @@ pub use group::{Group, delete_group, group_by_id, group_by_name, insert_group, l
 pub use job::{
     Claim, Enqueued, Job, JobId, JobState, NewJob, Outcome, claim, due_job_ids, enqueue, finish, hand_back,
     is_cancel_requested,
-    job_by_id, position_in_queue, reclaim_expired, renew, request_cancel,
+    job_by_id, position_in_queue, reclaim_expired, renew, request_cancel, running_jobs,
 };
 pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};
 pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
@@ -69,8 +71,13 @@ pub use query_result::{
 pub use query::{
     NewQuery, Query, QueryFields, QueryFilter, QueryId, QueryListing, QueryOrder, QueryScope, QueryUpdate, archive_query,
     has_query_grant, insert_query, link_latest_result, list_queries, query_by_id, query_fields_at, query_tag_counts, query_versions,
-    set_query_api_key, update_query,
+    set_query_api_key, unschedule_query, update_query,
 };
+pub use schedule::{
+    DueQuery, REFRESH_RUN_KEY_PREFIX, advance_schedule, due_scheduled_queries, expired_schedules, prune_finished_jobs,
+    refresh_run_key, schema_refresh_sources, stale_queued_jobs,
+};
+pub use status::{Backlog, Backlogs, ObjectCounts, backlogs, database_sizes, object_counts, outdated_query_ids};
 pub use session::{
     Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
 };

@@ -359,9 +359,10 @@ pub async fn insert_query(
     let insert = sqlx::AssertSqlSafe(format!(
         "INSERT INTO queries (version, org_id, data_source_id, latest_query_data_id, name, description, query, \
          query_hash, api_key, user_id, last_modified_by_id, is_archived, is_draft, schedule, schedule_failures, options, \
-         search_text, created_at, updated_at) \
-         VALUES ($13, $1, $2, {latest}, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $14, $15, $16, $17, $17) RETURNING id"
+         search_text, created_at, updated_at, schedule_due_at) \
+         VALUES ($13, $1, $2, {latest}, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $14, $15, $16, $17, $17, $18) RETURNING id"
     ));
+    let schedule_due_at = crate::schedule::first_due(fields.schedule.as_ref(), now);
     let change = diff(&Map::new(), &fields.columns());
     let id = in_transaction!(store, |conn| {
         let inserted = sqlx::query_scalar::<_, i64>(insert)
@@ -382,6 +383,7 @@ pub async fn insert_query(
             .bind(Json(&fields.options))
             .bind(search_text(&fields))
             .bind(now)
+            .bind(schedule_due_at)
             .fetch_one(&mut *conn)
             .await;
         let id = match inserted {
@@ -452,6 +454,14 @@ pub async fn archive_query(store: &Store, current: &Query, user: UserId, now: Da
     write_query(store, current, &fields, None, None, user, true, now).await
 }
 
+/// Clears the schedule of a query whose `until` date passed (Redash's `empty_schedules`), as a
+/// new version by its owner without changing `last_modified_by`. Fails with
+/// [`Error::VersionConflict`] like [`update_query`].
+pub async fn unschedule_query(store: &Store, current: &Query, now: DateTime<Utc>) -> Result<Query> {
+    let fields = QueryFields { schedule: None, ..current.fields() };
+    write_query(store, current, &fields, None, None, current.user_id, false, now).await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_query(
     store: &Store,
@@ -471,10 +481,15 @@ async fn write_query(
         "UPDATE queries SET version = $1, data_source_id = $2, \
          latest_query_data_id = COALESCE({}, (SELECT id FROM query_results WHERE id = $3 AND org_id = $17), latest_query_data_id), \
          name = $4, description = $5, query = $6, query_hash = $7, last_modified_by_id = COALESCE($8, last_modified_by_id), \
-         is_archived = $9, is_draft = $10, schedule = $11, options = $12, search_text = $13, updated_at = $14 \
+         is_archived = $9, is_draft = $10, schedule = $11, options = $12, search_text = $13, updated_at = $14, \
+         schedule_due_at = CASE WHEN $18 THEN $19 ELSE schedule_due_at END \
          WHERE id = $15 AND version = $16",
         newest_result("$2", "$7")
     ));
+    // A new or changed schedule is due afresh; an unchanged one keeps its place.
+    let schedule_changed = fields.schedule != current.schedule || fields.is_archived != current.is_archived;
+    let schedule_due_at =
+        if fields.is_archived { None } else { crate::schedule::first_due(fields.schedule.as_ref(), now) };
     in_transaction!(store, |conn| {
         let updated = sqlx::query(update)
             .bind(version)
@@ -494,6 +509,8 @@ async fn write_query(
             .bind(current.id.0)
             .bind(current.version)
             .bind(current.org_id.0)
+            .bind(schedule_changed)
+            .bind(schedule_due_at)
             .execute(&mut *conn)
             .await?;
         if updated.rows_affected() == 0 {

@@ -4,6 +4,7 @@ mod job;
 mod lease;
 mod process;
 mod query;
+mod schedule;
 mod schema;
 
 use dashi_store::{Store, StoreSettings};
