@@ -5,8 +5,10 @@
 //! knows HTTP or Redash's JSON. Migrations live in `migrations/{postgres,sqlite}` with the same
 //! version numbers, checked by a parity test.
 
+mod acl;
 mod alert;
 mod change;
+mod dashboard;
 mod data_source;
 mod db;
 mod destination;
@@ -24,17 +26,25 @@ mod query;
 mod query_result;
 mod schedule;
 mod session;
+mod share;
 mod snippet;
 mod status;
 mod tx;
 mod user;
 mod visualization;
+mod widget;
 
+pub use acl::{AccessGrant, AclObject, access_grants, grant_access, has_access_grant, revoke_access};
 pub use alert::{
     Alert, AlertFields, AlertId, Subscription, SubscriptionId, alert_by_id, alerts_on_result, alerts_on_text, delete_alert,
     delete_subscription, insert_alert, insert_subscription, list_alerts, subscription_by_id, subscriptions_of, update_alert,
 };
 pub use change::Change;
+pub use dashboard::{
+    Dashboard, DashboardFields, DashboardFilter, DashboardId, DashboardListing, DashboardOrder, DashboardScope,
+    dashboard_by_id, dashboard_by_slug, dashboard_tag_counts, fork_dashboard, insert_dashboard, list_dashboards, slugify,
+    update_dashboard,
+};
 pub use data_source::{
     DataSource, DataSourceFields, DataSourceId, cached_schema, data_source_by_id, delete_data_source,
     insert_data_source, link_group, list_data_sources, set_paused, store_schema, unlink_group, update_data_source,
@@ -81,6 +91,10 @@ pub use status::{Backlog, Backlogs, ObjectCounts, backlogs, database_sizes, obje
 pub use session::{
     Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
 };
+pub use share::{
+    ShareKey, dashboard_shows_query, deactivate_share_keys, insert_share_key, query_by_api_key, share_key_by_token,
+    share_key_of,
+};
 pub use snippet::{
     QuerySnippet, SnippetFields, SnippetId, delete_snippet, insert_snippet, list_snippets, snippet_by_id, update_snippet,
 };
@@ -89,4 +103,8 @@ pub use user::{
     members_of, remove_member, set_api_key, set_disabled, touch_active_at, update_user, user_by_api_key,
     user_by_email, user_by_id,
 };
-pub use visualization::{NewVisualization, Visualization, VisualizationId, visualizations_of};
+pub use visualization::{
+    NewVisualization, Visualization, VisualizationId, delete_visualization, insert_visualization, update_visualization,
+    visualization_by_id, visualizations_of,
+};
+pub use widget::{NewWidget, Widget, WidgetId, delete_widget, insert_widget, update_widget, widget_by_id, widgets_of};

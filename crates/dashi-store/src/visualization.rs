@@ -1,12 +1,16 @@
 //! Visualizations: the ways a query's result is drawn (`TABLE`, `CHART`, …).
 //!
-//! A query's visualizations are written together with the query (its default table on create,
-//! copies on fork) inside the query's transaction; see `query.rs`. `options` is the client's
-//! type-specific document, kept opaque.
+//! A query's first visualizations are written together with the query (its default table on
+//! create, copies on fork) inside the query's transaction; see `query.rs`. Later ones are added,
+//! changed and deleted one at a time here. `options` is the client's type-specific document,
+//! kept opaque: the UI renders it, so it is stored exactly as given.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use dashi_core::OrgId;
+
+use crate::db::execute;
 use crate::query::QueryId;
 use crate::{Result, Store, on_pool};
 
@@ -107,4 +111,68 @@ pub async fn visualizations_of(store: &Store, query_id: QueryId) -> Result<Vec<V
         .await
     })?;
     Ok(rows.into_iter().map(Visualization::from).collect())
+}
+
+const COLUMNS: &str = "v.id, v.type, v.query_id, v.name, v.description, v.options, v.created_at, v.updated_at";
+
+/// The visualization with this id whose query belongs to `org_id`.
+pub async fn visualization_by_id(store: &Store, org_id: OrgId, id: VisualizationId) -> Result<Option<Visualization>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM visualizations v JOIN queries q ON q.id = v.query_id WHERE v.id = $1 AND q.org_id = $2"
+    ));
+    let row = on_pool!(store.reader(), |pool| {
+        sqlx::query_as::<_, VisualizationRow>(sql).bind(id.0).bind(org_id.0).fetch_optional(pool).await
+    })?;
+    Ok(row.map(Visualization::from))
+}
+
+/// Adds a visualization to a query.
+pub async fn insert_visualization(
+    store: &Store,
+    query_id: QueryId,
+    new: &NewVisualization,
+    now: DateTime<Utc>,
+) -> Result<Visualization> {
+    let row = on_pool!(store.writer(), |pool| {
+        sqlx::query_as::<_, VisualizationRow>(
+            "INSERT INTO visualizations (type, query_id, name, description, options, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             RETURNING id, type, query_id, name, description, options, created_at, updated_at",
+        )
+        .bind(&new.type_name)
+        .bind(query_id.0)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(Json(&new.options))
+        .bind(now)
+        .fetch_one(pool)
+        .await
+    })?;
+    Ok(row.into())
+}
+
+/// Replaces a visualization's type, name, description and options.
+pub async fn update_visualization(
+    store: &Store,
+    id: VisualizationId,
+    fields: &NewVisualization,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    execute!(
+        store,
+        "UPDATE visualizations SET type = $1, name = $2, description = $3, options = $4, updated_at = $5 WHERE id = $6",
+        &fields.type_name,
+        &fields.name,
+        &fields.description,
+        Json(&fields.options),
+        now,
+        id.0
+    )?;
+    Ok(())
+}
+
+/// Deletes a visualization; its widgets go with it (the foreign key cascades).
+pub async fn delete_visualization(store: &Store, id: VisualizationId) -> Result<()> {
+    execute!(store, "DELETE FROM visualizations WHERE id = $1", id.0)?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! dashi-store's integration tests: one binary, a module per topic, on real PostgreSQL and SQLite.
 
+mod dashboard;
 mod job;
 mod lease;
 mod process;
