@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use dashi_core::{
-    ApplyContext, DropdownValues, EXECUTE_QUERY_JOB, ExecuteQueryPayload, Fault, ParameterError, Parameters, Permission,
-    apply_auto_limit, query_hash,
+    AppliedQuery, ApplyContext, BoundText, BoundValue, DropdownValues, EXECUTE_QUERY_JOB, ExecuteQueryPayload, Fault,
+    KindInfo, OrgId, ParameterError, Parameters, Permission, apply_auto_limit, run_hash,
 };
 use dashi_store::{DataSource, DataSourceId, NewJob, QueryResult};
 use serde_json::{Map, Value};
@@ -70,7 +70,71 @@ pub(crate) struct RunText<'a> {
     pub auto_limit: bool,
 }
 
+/// The ledger entry of a query run: on the data source's queue (its scheduled queue for
+/// scheduled runs), deduplicated with identical text on the same source.
+pub(crate) fn execute_job(org: OrgId, data_source: &DataSource, payload: ExecuteQueryPayload, run_key: Option<String>) -> NewJob {
+    let queue = if payload.scheduled { &data_source.scheduled_queue_name } else { &data_source.queue_name };
+    let hash = payload.query_hash.clone();
+    NewJob {
+        org_id: Some(org),
+        queue: queue.clone(),
+        kind: EXECUTE_QUERY_JOB.into(),
+        data_source_id: Some(data_source.id),
+        query_id: payload.query_id,
+        query_hash: Some(hash.clone()),
+        payload: serde_json::to_value(&payload).expect("a plain struct always serialises"),
+        // Redash's query_hash_job lock: identical text on one source runs once.
+        dedupe_key: Some(format!("query:{}:{hash}", data_source.id.0)),
+        run_key,
+        // A run whose worker died is retried once, then fails visibly.
+        max_attempts: 2,
+        run_after: Utc::now(),
+    }
+}
+
+/// What a run sends to its data source: the text (parameters and auto-limit applied), the values
+/// bound to its placeholders, and the hash its result is stored and found under.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FinalText {
+    pub text: String,
+    pub binds: Vec<BoundValue>,
+    pub hash: String,
+}
+
 impl App {
+    /// The text a run sends to the data source, its binds and its hash.
+    pub(crate) fn final_text(
+        &self,
+        data_source: &DataSource,
+        text: &str,
+        parameters: &Parameters,
+        values: &Map<String, Value>,
+        dropdowns: &BTreeMap<String, DropdownValues>,
+        auto_limit: bool,
+    ) -> Result<FinalText> {
+        let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns, fill_defaults: true };
+        let applied = parameters.apply(text, values, &context).map_err(parameter_error)?;
+        Ok(self.finish_text(Some(data_source), self.bind_for(Some(data_source), &applied), auto_limit))
+    }
+
+    fn kind_of(&self, data_source: Option<&DataSource>) -> Option<&KindInfo> {
+        data_source.and_then(|data_source| self.catalog.iter().find(|kind| kind.type_name == data_source.type_name))
+    }
+
+    /// Applied parameters with what the data source's kind can bind bound.
+    pub(crate) fn bind_for(&self, data_source: Option<&DataSource>, applied: &AppliedQuery) -> BoundText {
+        applied.prepare(self.kind_of(data_source).and_then(|kind| kind.placeholders))
+    }
+
+    /// Applies auto-limit and hashes: the one path for runs and for saved queries' hashes, so a
+    /// run's result finds its saved query.
+    pub(crate) fn finish_text(&self, data_source: Option<&DataSource>, bound: BoundText, auto_limit: bool) -> FinalText {
+        let supports_auto_limit = self.kind_of(data_source).is_some_and(|kind| kind.supports_auto_limit);
+        let text = apply_auto_limit(&bound.text, supports_auto_limit, auto_limit);
+        let hash = run_hash(&text, &bound.binds);
+        FinalText { text, binds: bound.binds, hash }
+    }
+
     /// Applies parameters and auto-limit, then answers from the cache or enqueues a job.
     pub(crate) async fn run_query_text(&self, actor: &Actor, data_source: &DataSource, run: RunText<'_>) -> Result<ExecuteOutcome> {
         let RunText { text, parameters, values, dropdowns, query_id, max_age, auto_limit } = run;
@@ -78,11 +142,7 @@ impl App {
             let reason = data_source.pause_reason.clone().unwrap_or_default();
             return Err(refused(Fault::Invalid, format!("{} is paused ({reason}). Please try later.", data_source.name)));
         }
-        let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns, fill_defaults: true };
-        let applied = parameters.apply(text, values, &context).map_err(parameter_error)?;
-        let supports_auto_limit = self.catalog.iter().any(|kind| kind.type_name == data_source.type_name && kind.supports_auto_limit);
-        let final_text = apply_auto_limit(&applied.text, supports_auto_limit, auto_limit);
-        let hash = query_hash(&final_text);
+        let FinalText { text, binds, hash } = self.final_text(data_source, text, parameters, values, dropdowns, auto_limit)?;
         let cached = match cache_floor(max_age) {
             None => None,
             Some(floor) => dashi_store::latest_query_result(&self.store, data_source.id, &hash, floor).await?,
@@ -94,28 +154,15 @@ impl App {
             return Ok(ExecuteOutcome::Cached(Box::new(result)));
         }
         let payload = ExecuteQueryPayload {
-            query: final_text,
-            query_hash: hash.clone(),
+            query: text,
+            binds,
+            query_hash: hash,
             data_source_id: data_source.id.0,
             query_id,
             user_id: Some(actor.user_id().0),
             scheduled: false,
         };
-        let job = NewJob {
-            org_id: Some(actor.org_id()),
-            queue: data_source.queue_name.clone(),
-            kind: EXECUTE_QUERY_JOB.into(),
-            payload: serde_json::to_value(&payload).expect("a plain struct always serialises"),
-            data_source_id: Some(data_source.id),
-            query_id,
-            query_hash: Some(hash.clone()),
-            // Redash's query_hash_job lock: identical text on one source runs once.
-            dedupe_key: Some(format!("query:{}:{hash}", data_source.id.0)),
-            run_key: None,
-            // A run whose worker died is retried once, then fails visibly.
-            max_attempts: 2,
-            run_after: Utc::now(),
-        };
+        let job = execute_job(actor.org_id(), data_source, payload, None);
         let enqueued = self.queue.enqueue(&job).await?;
         let status = self.job_status(actor, &enqueued.job.id.0).await?;
         Ok(ExecuteOutcome::Job(Box::new(status)))

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use dashi_core::{ApplyContext, ParameterType, Parameters, Permission, Schedule, UserId, generate_api_key};
+use dashi_core::{AppliedQuery, ApplyContext, BoundText, ParameterType, Parameters, Permission, Schedule, UserId, generate_api_key};
 use dashi_store::{
     Change, DataSource, FavoriteKind, NewQuery, NewVisualization, Page, PageRequest, Query, QueryFields, QueryFilter,
     QueryId, QueryListing, QueryOrder, QueryScope, QueryUpdate, User, Visualization,
@@ -183,15 +183,15 @@ fn dropdown_query_ids(options: &Map<String, Value>) -> Vec<i64> {
 }
 
 /// The text Redash hashes for a saved query: the parameters' default values applied when they
-/// all pass their checks (else the raw text), as `Query.update_query_hash` does.
-fn text_with_defaults(text: &str, parameters: &Parameters, dropdowns: &BTreeMap<String, dashi_core::DropdownValues>) -> String {
+/// all pass their checks (`None`: the raw text), as `Query.update_query_hash` does.
+fn with_defaults(text: &str, parameters: &Parameters, dropdowns: &BTreeMap<String, dashi_core::DropdownValues>) -> Option<AppliedQuery> {
     let defaults: Map<String, Value> =
         parameters.definitions().iter().map(|definition| (definition.name.clone(), definition.value.clone())).collect();
     if defaults.is_empty() {
-        return text.to_owned();
+        return None;
     }
     let context = ApplyContext { now: Utc::now().naive_utc(), dropdowns, fill_defaults: false };
-    parameters.apply(text, &defaults, &context).map(|applied| applied.text).unwrap_or_else(|_| text.to_owned())
+    parameters.apply(text, &defaults, &context).ok()
 }
 
 fn not_owner() -> Error {
@@ -267,8 +267,8 @@ impl App {
     }
 
     /// Redash's query hash of a saved query: the text its data source would run with the
-    /// default parameter values (auto limit applied when asked for and supported), hashed.
-    /// Executions must hash the same way for results to find their saved queries.
+    /// default parameter values (bound where the source binds, auto limit applied when asked for
+    /// and supported), hashed as a run with those values hashes, so results find their query.
     pub async fn saved_query_hash(
         &self,
         actor: &Actor,
@@ -276,19 +276,20 @@ impl App {
         options: &Map<String, Value>,
         data_source: Option<&DataSource>,
     ) -> Result<String> {
-        let supports_auto_limit = data_source
-            .and_then(|data_source| self.catalog.iter().find(|kind| kind.type_name == data_source.type_name))
-            .is_some_and(|kind| kind.supports_auto_limit);
         let apply_auto_limit = options.get("apply_auto_limit").and_then(Value::as_bool).unwrap_or(false);
-        let text = match Parameters::from_query_options(&Value::Object(options.clone())) {
+        let applied = match Parameters::from_query_options(&Value::Object(options.clone())) {
             Ok(parameters) => {
                 // Dropdown defaults are checked against their query's values, as a run checks them.
                 let dropdowns = self.dropdowns_for(actor, &parameters).await?;
-                text_with_defaults(text, &parameters, &dropdowns)
+                with_defaults(text, &parameters, &dropdowns)
             }
-            Err(_) => text.to_owned(),
+            Err(_) => None,
         };
-        Ok(dashi_core::query_hash(&dashi_core::apply_auto_limit(&text, supports_auto_limit, apply_auto_limit)))
+        let bound = match applied {
+            Some(applied) => self.bind_for(data_source, &applied),
+            None => BoundText { text: text.to_owned(), binds: Vec::new() },
+        };
+        Ok(self.finish_text(data_source, bound, apply_auto_limit).hash)
     }
 
     async fn users_by_id(&self, actor: &Actor, ids: Vec<UserId>) -> Result<HashMap<UserId, User>> {

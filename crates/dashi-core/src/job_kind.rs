@@ -27,7 +27,11 @@ pub struct CleanupResultsPayload {
 pub struct ExecuteQueryPayload {
     /// The final text: parameters and auto-limit applied.
     pub query: String,
-    /// Redash's hash of `query`; the result is stored and found under it.
+    /// Values for the placeholders of `query`, in order, when its data source binds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binds: Vec<crate::BoundValue>,
+    /// The hash of `query` and `binds` ([`run_hash`](crate::run_hash)); the result is stored and
+    /// found under it.
     pub query_hash: String,
     pub data_source_id: i64,
     /// The saved query this run is for, if any (ad-hoc runs have none).

@@ -13,6 +13,9 @@ pub struct KindInfo {
     /// The editor mode: `sql`, `json`, `yaml`, …
     pub syntax: String,
     pub supports_auto_limit: bool,
+    /// How the kind's driver writes bind placeholders; `None`: parameter values are rendered
+    /// into the text, as Redash does for every kind.
+    pub placeholders: Option<crate::Placeholders>,
     /// Redash's JSON-schema-like document: `type`, `properties`, `required`, `order`,
     /// `secret`, `extra_options`.
     pub configuration_schema: serde_json::Value,
@@ -50,6 +53,7 @@ mod tests {
             display_name: "PostgreSQL".into(),
             syntax: "sql".into(),
             supports_auto_limit: true,
+            placeholders: None,
             configuration_schema: json!({"required": ["dbname"], "secret": ["password"]}),
         };
         assert_eq!(kind.secret_fields(), ["password"]);

@@ -5,6 +5,7 @@
 //! (data-source and destination options at rest, byte-compatible with Redash).
 
 mod api_key;
+mod bind;
 mod fault;
 mod id;
 mod job_kind;
@@ -22,6 +23,7 @@ mod sql_format;
 mod user;
 
 pub use api_key::generate_api_key;
+pub use bind::{BoundText, Placeholders};
 pub use fault::{Classify, Fault};
 pub use job_kind::{
     CHECK_ALERTS_JOB, CLEANUP_RESULTS_JOB, CheckAlertsPayload, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB,
@@ -40,7 +42,7 @@ pub use permission::{
     ADMIN_GROUP_NAME, ADMIN_GROUP_PERMISSIONS, DEFAULT_GROUP_NAME, DEFAULT_GROUP_PERMISSIONS,
     GroupType, Permission,
 };
-pub use query_hash::{apply_auto_limit, query_hash};
+pub use query_hash::{apply_auto_limit, query_hash, run_hash};
 pub use queue::{Queue, UnknownQueue};
 pub use result::{Cell, Column, ColumnType, RowSink, SinkError, dedupe_column_names};
 pub use schedule::{CronRepeat, Repeat, Schedule, ScheduleError, delayed_by_failures};

@@ -11,8 +11,10 @@
 //! Beyond Redash: dynamic date values (`d_now`, `d_last_7_days`, …) are resolved here from a
 //! `now` the caller supplies, because Redash resolves them only in the browser and so scheduled
 //! runs of such queries fail there; default values can fill in what the caller left out; and
-//! each value also comes out typed ([`BoundValue`]) so a runner may bind it instead of splicing
-//! text. Rendering into text stays the default, as in Redash. This module never reads a clock.
+//! values of number, text and date types also come out typed ([`BoundValue`]), so that
+//! [`AppliedQuery::prepare`] can bind them on data sources whose driver binds (`bind.rs` says
+//! where). Enum and query-dropdown values come from a closed set and are always rendered, as is
+//! everything for data sources that do not bind. This module never reads a clock.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +22,7 @@ use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::bind::{self, BoundText, Occurrence, Placeholders};
 use crate::mustache::{self, Escape, MustacheError, Node, Template};
 
 /// A parameter's `type`. Unknown names survive a round trip but no value is valid for them.
@@ -220,16 +223,16 @@ pub struct ApplyContext<'a> {
     pub fill_defaults: bool,
 }
 
-/// A parameter value typed for a runner that binds instead of splicing text.
-#[derive(Debug, Clone, PartialEq)]
+/// A parameter value typed for a runner that binds instead of splicing text. Carried in the
+/// job payload from the server to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum BoundValue {
     Text(String),
     Number(f64),
     Int(i64),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
-    /// A multi-value `enum` or `query` parameter.
-    List(Vec<BoundValue>),
 }
 
 /// Why parameter values could not be applied. The messages are Redash's, word for word.
@@ -271,41 +274,42 @@ pub struct Parameters {
 pub struct AppliedQuery {
     /// The text to run, rendered as Redash renders it.
     pub text: String,
-    /// Each supplied value typed, keyed as the template refers to it (`name`, or `name.start`
-    /// and `name.end` for ranges), in the order the values were applied.
+    /// Each supplied value of a bindable type (number, text, text-pattern, the date and range
+    /// types) typed, keyed as the template refers to it (`name`, or `name.start` and `name.end`
+    /// for ranges), in the order the values were applied.
     pub values: Vec<(String, BoundValue)>,
     template: Template,
     context: Value,
 }
 
 impl AppliedQuery {
-    /// Renders the text with a placeholder wherever a parameter value would go and returns it
-    /// with the values to bind, in placeholder order. `placeholder` gets the 1-based position and
-    /// the value (a runner may expand a [`BoundValue::List`] into several placeholders).
-    /// Variables inside sections that resolve to something other than a parameter's value, and
-    /// parameters that have no typed value, render as text. A template that quotes its own
-    /// parameters (`'{{ name }}'`) cannot be bound meaningfully; runners must keep such queries
-    /// on the text path.
-    pub fn bind(
-        &self,
-        placeholder: &mut dyn FnMut(usize, &BoundValue) -> String,
-    ) -> (String, Vec<BoundValue>) {
-        let mut bound = Vec::new();
+    /// The text to send and the values to bind: with `placeholders` (the data source's driver
+    /// binds), each occurrence of a typed value that stands as a whole value becomes a
+    /// placeholder; everything else is rendered exactly as [`AppliedQuery::text`]. Without
+    /// `placeholders`, or when nothing can be bound, the result is `text` with no binds.
+    pub fn prepare(&self, placeholders: Option<Placeholders>) -> BoundText {
+        let rendered = || BoundText { text: self.text.clone(), binds: Vec::new() };
+        let Some(placeholders) = placeholders else { return rendered() };
+        if self.values.is_empty() || !bind::can_mark(&self.text) {
+            return rendered();
+        }
         let context = &self.context;
-        let values = &self.values;
-        let text = self
-            .template
-            .render_with(context, Escape::None, &mut |name, resolved| {
-                let resolved = resolved?;
-                let at_root = lookup_path(context, name)?;
-                if !std::ptr::eq(resolved, at_root) {
-                    return None;
-                }
-                let (_, value) = values.iter().find(|(key, _)| key == name)?;
-                bound.push(value.clone());
-                Some(placeholder(bound.len(), value))
-            });
-        (text, bound)
+        let mut occurrences = Vec::new();
+        let marked = self.template.render_with(context, Escape::None, &mut |name, resolved| {
+            let resolved = resolved?;
+            // A name inside a section may resolve to something else than the parameter.
+            if !std::ptr::eq(resolved, lookup_path(context, name)?) {
+                return None;
+            }
+            let (_, value) = self.values.iter().find(|(key, _)| key == name)?;
+            let marker = bind::marker(occurrences.len())?;
+            occurrences.push(Occurrence { rendered: mustache::display(resolved), value: value.clone() });
+            Some(marker.to_string())
+        });
+        if occurrences.is_empty() {
+            return rendered();
+        }
+        bind::place(&marked, &occurrences, placeholders).unwrap_or_else(rendered)
     }
 }
 
@@ -432,7 +436,7 @@ impl Parameters {
 
         let mut bound = Vec::new();
         for (name, value) in &supplied {
-            let kind = self.definition(name).map(|definition| &definition.kind);
+            let Some(kind) = self.definition(name).map(|definition| &definition.kind) else { continue };
             match value {
                 Value::Object(map) => {
                     for (key, inner) in map {
@@ -650,37 +654,26 @@ fn parse_date_or_datetime(text: &str) -> Option<BoundValue> {
     None
 }
 
-/// The typed value of a checked value; `None` for a null (it renders as nothing).
-fn bind_value(kind: Option<&ParameterType>, value: &Value) -> Option<BoundValue> {
+/// The typed value of a checked value of a bindable type; `None` for other types (enum and
+/// query values come from a closed set and stay rendered) and for nulls (they render as
+/// nothing).
+fn bind_value(kind: &ParameterType, value: &Value) -> Option<BoundValue> {
     match (kind, value) {
-        (_, Value::Null) => None,
-        (_, Value::Array(items)) => Some(BoundValue::List(
-            items
-                .iter()
-                .filter_map(|item| bind_value(kind, item))
-                .collect(),
-        )),
-        (Some(ParameterType::Number), Value::String(text)) => {
+        (ParameterType::Number, Value::Number(number)) => Some(match number.as_i64() {
+            Some(int) => BoundValue::Int(int),
+            None => BoundValue::Number(number.as_f64().unwrap_or(f64::NAN)),
+        }),
+        (ParameterType::Number, Value::String(text)) => {
             let trimmed = text.trim();
             match trimmed.parse::<i64>() {
                 Ok(int) => Some(BoundValue::Int(int)),
                 Err(_) => parse_python_float(trimmed).map(BoundValue::Number),
             }
         }
-        (Some(kind), Value::String(text)) if kind.date_format().is_some() => {
-            parse_date_or_datetime(text)
-        }
-        (Some(ParameterType::Enum | ParameterType::Query), other) => {
-            Some(BoundValue::Text(python_str(other)))
-        }
-        (_, Value::Bool(flag)) if kind == Some(&ParameterType::Number) => {
-            Some(BoundValue::Int(i64::from(*flag)))
-        }
-        (_, Value::Number(number)) => Some(match number.as_i64() {
-            Some(int) => BoundValue::Int(int),
-            None => BoundValue::Number(number.as_f64().unwrap_or(f64::NAN)),
-        }),
-        (_, other) => Some(BoundValue::Text(mustache::display(other))),
+        (ParameterType::Number, Value::Bool(flag)) => Some(BoundValue::Int(i64::from(*flag))),
+        (ParameterType::Text | ParameterType::TextPattern, Value::String(text)) => Some(BoundValue::Text(text.clone())),
+        (kind, Value::String(text)) if kind.date_format().is_some() => parse_date_or_datetime(text),
+        _ => None,
     }
 }
 
@@ -965,14 +958,10 @@ mod tests {
             "x in ('a', 'c') and y in (1,2)",
         );
         check_incompatible(&schema, json!({"quoted": ["a", "z"]}), &["quoted"]);
-        let applied = apply(&schema, "{{quoted}}", json!({"quoted": ["a"]})).unwrap();
-        assert_eq!(
-            applied.values,
-            [(
-                "quoted".to_owned(),
-                BoundValue::List(vec![BoundValue::Text("a".into())])
-            )]
-        );
+        // Values from a closed set are rendered, never bound.
+        let applied = apply(&schema, "x in ({{quoted}})", json!({"quoted": ["a"]})).unwrap();
+        assert!(applied.values.is_empty());
+        assert_eq!(applied.prepare(Some(Placeholders::Dollar)).text, "x in ('a')");
     }
 
     #[test]
@@ -1233,53 +1222,79 @@ mod tests {
     }
 
     #[test]
-    fn values_are_typed_for_binding() {
+    fn values_of_bindable_types_are_typed() {
         let schema = parameters(json!([
             {"name": "n", "type": "number"}, {"name": "f", "type": "number"},
             {"name": "t", "type": "text"}, {"name": "d", "type": "date"},
             {"name": "e", "type": "enum", "enumOptions": "1\n2"},
+            {"name": "r", "type": "datetime-range"},
         ]));
         let applied = apply(
             &schema,
-            "select * from t where a = {{n}} and b > {{f}} and c = {{t}} and d = {{d}} and e = {{e}}",
-            json!({"n": "42", "f": 1.5, "t": "x", "d": "2024-03-01", "e": 2}),
+            "select * from t where a = {{n}} and b > {{f}} and c = {{t}} and d = {{d}} and e = {{e}} and g >= {{r.start}}",
+            json!({"n": "42", "f": 1.5, "t": "x", "d": "2024-03-01", "e": 2, "r": {"start": "2024-03-01 10:00", "end": "2024-03-02 10:00"}}),
         )
         .unwrap();
+        let at = |hour: u32| NaiveDate::from_ymd_opt(2024, 3, 1 + hour / 24).unwrap().and_hms_opt(hour % 24, 0, 0).unwrap();
         assert_eq!(
             applied.values,
             [
                 ("n".to_owned(), BoundValue::Int(42)),
                 ("f".to_owned(), BoundValue::Number(1.5)),
                 ("t".to_owned(), BoundValue::Text("x".into())),
-                (
-                    "d".to_owned(),
-                    BoundValue::Date(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap())
-                ),
-                ("e".to_owned(), BoundValue::Text("2".into())),
+                ("d".to_owned(), BoundValue::Date(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap())),
+                ("r.start".to_owned(), BoundValue::DateTime(at(10))),
+                ("r.end".to_owned(), BoundValue::DateTime(at(34))),
             ]
         );
-        let (text, bound) = applied.bind(&mut |position, _| format!("${position}"));
-        assert_eq!(
-            text,
-            "select * from t where a = $1 and b > $2 and c = $3 and d = $4 and e = $5"
-        );
-        assert_eq!(bound.len(), 5);
-        assert_eq!(bound[0], BoundValue::Int(42));
+        let prepared = applied.prepare(Some(Placeholders::Dollar));
+        assert_eq!(prepared.text, "select * from t where a = $1 and b > $2 and c = $3 and d = $4 and e = 2 and g >= $5");
+        assert_eq!(prepared.binds[0], BoundValue::Int(42));
+        assert_eq!(prepared.binds[4], BoundValue::DateTime(at(10)));
+        assert_eq!(applied.prepare(None), BoundText { text: applied.text.clone(), binds: Vec::new() });
     }
 
     #[test]
-    fn binding_reaches_names_inside_sections() {
-        let none = Parameters::default();
-        let applied = apply(
-            &none,
-            "{{x}} {{#flag}}and {{x}}{{/flag}}",
-            json!({"x": 1, "flag": true}),
-        )
-        .unwrap();
-        assert_eq!(applied.text, "1 and 1");
-        let (text, bound) = applied.bind(&mut |position, _| format!("?{position}"));
-        assert_eq!(text, "?1 and ?2");
-        assert_eq!(bound, [BoundValue::Int(1), BoundValue::Int(1)]);
+    fn quoted_and_hostile_text_stays_safe() {
+        let schema = parameters(json!([{"name": "t", "type": "text"}]));
+        let hostile = "x'; DROP TABLE users; --";
+        let applied = apply(&schema, "select * from t where a = {{t}} or b = '{{t}}'", json!({"t": hostile})).unwrap();
+        let prepared = applied.prepare(Some(Placeholders::Question));
+        assert_eq!(prepared.text, format!("select * from t where a = ? or b = '{hostile}'"));
+        assert_eq!(prepared.binds, [BoundValue::Text(hostile.into())]);
+        // A `;` in a value does not make the template several statements.
+        let applied = apply(&schema, "select * from t where a = {{t}}", json!({"t": hostile})).unwrap();
+        assert_eq!(applied.prepare(Some(Placeholders::Dollar)).text, "select * from t where a = $1");
+        // Several statements never bind: a prepared statement holds one.
+        let applied = apply(&schema, "select 1; select * from t where a = {{t}}", json!({"t": "x"})).unwrap();
+        assert!(applied.prepare(Some(Placeholders::Dollar)).binds.is_empty());
+    }
+
+    #[test]
+    fn binding_reaches_names_inside_sections_but_not_what_they_shadow() {
+        let schema = parameters(json!([{"name": "x", "type": "number"}, {"name": "flag", "type": "text"}]));
+        let applied = apply(&schema, "a = {{x}} {{#flag}}and b = {{x}}{{/flag}}", json!({"x": 1, "flag": "y"})).unwrap();
+        assert_eq!(applied.text, "a = 1 and b = 1");
+        let prepared = applied.prepare(Some(Placeholders::NumberedQuestion));
+        assert_eq!(prepared.text, "a = ?1 and b = ?2");
+        assert_eq!(prepared.binds, [BoundValue::Int(1), BoundValue::Int(1)]);
+        // Without definitions (ad-hoc text) nothing is typed, so nothing binds.
+        let applied = apply(&Parameters::default(), "a = {{x}}", json!({"x": 1})).unwrap();
+        assert_eq!(applied.prepare(Some(Placeholders::Dollar)).text, "a = 1");
+    }
+
+    #[test]
+    fn bound_values_travel_as_json() {
+        let values = [
+            BoundValue::Int(1),
+            BoundValue::Number(0.5),
+            BoundValue::Text("a".into()),
+            BoundValue::Date(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
+        ];
+        let json = serde_json::to_value(&values).unwrap();
+        assert_eq!(json[0], json!({"type": "int", "value": 1}));
+        assert_eq!(json[3], json!({"type": "date", "value": "2024-03-01"}));
+        assert_eq!(serde_json::from_value::<Vec<BoundValue>>(json).unwrap(), values);
     }
 
     #[test]

@@ -11,11 +11,46 @@
 //! ordinary SQL; on exotic input (procedure bodies with `BEGIN … END` and `;` inside) the two may
 //! split differently, which costs a cache miss, never a wrong result.
 
+use std::fmt::Write as _;
+
 use md5::{Digest, Md5};
+
+use crate::parameter::BoundValue;
 
 /// Redash's `gen_query_hash`: lower-case hex MD5 of `text` with every single-line `/* … */`
 /// comment and all whitespace removed. Case-sensitive. Always 32 characters.
 pub fn query_hash(text: &str) -> String {
+    hex::encode(Md5::digest(squeezed(text).as_bytes()))
+}
+
+/// The hash of a run: Redash's [`query_hash`] of its text when nothing is bound; with bound
+/// values, the same squeezed text followed by each value, tagged with its type, so two runs of
+/// one text with different values (even values that differ only in spaces) never share a result.
+///
+/// Redash compat: Redash renders every value into the text, so its hash of a parameterised query
+/// on a data source that binds differs from this one; such results are not shared with Redash.
+pub fn run_hash(text: &str, binds: &[BoundValue]) -> String {
+    if binds.is_empty() {
+        return query_hash(text);
+    }
+    let mut hashed = squeezed(text);
+    for bind in binds {
+        // A NUL never occurs in squeezed SQL, and each value carries its own length.
+        hashed.push('\0');
+        match bind {
+            BoundValue::Int(value) => write!(hashed, "i{value}"),
+            BoundValue::Number(value) => write!(hashed, "f{value:?}"),
+            BoundValue::Text(value) => write!(hashed, "t{}:{value}", value.len()),
+            BoundValue::Date(value) => write!(hashed, "d{value}"),
+            BoundValue::DateTime(value) => write!(hashed, "s{}", value.format("%Y-%m-%dT%H:%M:%S%.f")),
+        }
+        .expect("writing to a String cannot fail");
+    }
+    hex::encode(Md5::digest(hashed.as_bytes()))
+}
+
+/// `text` without single-line `/* … */` comments and whitespace, as Redash hashes it.
+fn squeezed(text: &str) -> String {
     let mut kept = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
@@ -40,8 +75,7 @@ pub fn query_hash(text: &str) -> String {
             }
         }
     }
-    let squeezed: String = kept.chars().filter(|&c| !is_python_whitespace(c)).collect();
-    hex::encode(Md5::digest(squeezed.as_bytes()))
+    kept.chars().filter(|&c| !is_python_whitespace(c)).collect()
 }
 
 /// The text a data source runs and Redash hashes. For kinds without auto limit
@@ -70,7 +104,7 @@ fn is_python_whitespace(c: char) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Whitespace,
     /// `-- …` or `# …` through the end of its line, newline included.
     LineComment,
@@ -83,17 +117,17 @@ enum Kind {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Token<'a> {
-    kind: Kind,
-    text: &'a str,
+pub(crate) struct Token<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) text: &'a str,
 }
 
 impl Token<'_> {
-    fn is_whitespace(&self) -> bool {
+    pub(crate) fn is_whitespace(&self) -> bool {
         self.kind == Kind::Whitespace
     }
 
-    fn is_comment(&self) -> bool {
+    pub(crate) fn is_comment(&self) -> bool {
         matches!(self.kind, Kind::LineComment | Kind::BlockComment)
     }
 
@@ -102,7 +136,7 @@ impl Token<'_> {
     }
 }
 
-fn tokenize(text: &str) -> Vec<Token<'_>> {
+pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let mut rest = text;
     while let Some(first) = rest.chars().next() {
@@ -183,7 +217,7 @@ fn dollar_quoted_len(text: &str) -> Option<usize> {
 /// comments right after a `;` stay with its statement), blank out trailing comments and then a
 /// trailing `;`, drop statements with nothing but comments, trim each. Never empty: all-blank
 /// text yields one empty statement.
-fn split_statements(text: &str) -> Vec<String> {
+pub(crate) fn split_statements(text: &str) -> Vec<String> {
     let mut statements: Vec<Vec<Token<'_>>> = Vec::new();
     let mut current: Vec<Token<'_>> = Vec::new();
     let mut depth: i32 = 0;
@@ -293,7 +327,8 @@ fn add_limit(statement: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{apply_auto_limit, query_hash};
+    use super::{apply_auto_limit, query_hash, run_hash};
+    use crate::parameter::BoundValue;
 
     // Expected hashes come from a three-line Python re-statement of Redash's rule, run by hand:
     //   sql = re.sub(r"/\*.*?\*/", "", sql); sql = "".join(sql.split())
@@ -446,6 +481,27 @@ mod tests {
         for blank in ["", "  ;  ", "-- only a comment"] {
             check_limit(blank, "", "");
         }
+    }
+
+    #[test]
+    fn run_hashes_cover_bound_values() {
+        let text = "select * from t where a = $1";
+        assert_eq!(run_hash(text, &[]), query_hash(text));
+        let hash = |binds: &[BoundValue]| run_hash(text, binds);
+        let distinct = [
+            hash(&[BoundValue::Text("a b".into())]),
+            hash(&[BoundValue::Text("ab".into())]),
+            hash(&[BoundValue::Int(1)]),
+            hash(&[BoundValue::Number(1.0)]),
+            hash(&[BoundValue::Text("1".into())]),
+            hash(&[BoundValue::Text("a".into()), BoundValue::Text("b".into())]),
+            hash(&[BoundValue::Text("a\0tb".into())]),
+            query_hash(text),
+        ];
+        for (index, one) in distinct.iter().enumerate() {
+            assert_eq!(distinct.iter().filter(|other| *other == one).count(), 1, "value {index} collides");
+        }
+        assert_eq!(hash(&[BoundValue::Int(7)]), run_hash("select *  from t\nwhere a = $1", &[BoundValue::Int(7)]));
     }
 
     #[test]

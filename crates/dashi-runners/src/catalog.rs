@@ -1,7 +1,7 @@
 //! The one list of data-source kinds this build can run, and the driver-free catalog the server
 //! gets from it. Adding a runner is adding its module and a line to [`KINDS`].
 
-use dashi_core::KindInfo;
+use dashi_core::{KindInfo, Placeholders};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
@@ -17,6 +17,9 @@ pub struct Kind {
     pub syntax: &'static str,
     /// Whether [`RunRequest::row_limit`](crate::RunRequest::row_limit) is applied.
     pub supports_auto_limit: bool,
+    /// How the driver writes bind placeholders for [`RunRequest::params`](crate::RunRequest::params);
+    /// `None` for kinds that take no binds.
+    pub placeholders: Option<Placeholders>,
     /// Redash's configuration schema: `{type: "object", properties, required, order, secret,
     /// extra_options}`.
     pub options: fn() -> Value,
@@ -68,6 +71,7 @@ pub fn catalog() -> Vec<KindInfo> {
             display_name: kind.display_name.to_owned(),
             syntax: kind.syntax.to_owned(),
             supports_auto_limit: kind.supports_auto_limit,
+            placeholders: kind.placeholders,
             configuration_schema: (kind.options)(),
         })
         .collect()

@@ -29,6 +29,7 @@ pub(crate) const CLICKHOUSE: Kind = Kind {
     display_name: "ClickHouse",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: None,
     options: options_schema,
     open,
 };

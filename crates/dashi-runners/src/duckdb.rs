@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta};
-use dashi_core::{Cell, Column, ColumnType, RowSink};
+use dashi_core::{Cell, Column, ColumnType, Placeholders, RowSink};
 use duckdb::arrow::datatypes::DataType;
 use duckdb::types::{TimeUnit, Value as DuckValue, ValueRef};
 use duckdb::{AccessMode, Config, Connection};
@@ -28,6 +28,7 @@ pub(crate) const DUCKDB: Kind = Kind {
     display_name: "DuckDB",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: Some(Placeholders::Dollar),
     options: options_schema,
     open,
 };

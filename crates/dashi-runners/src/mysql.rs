@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use dashi_core::{Cell, Column, ColumnType, RowSink};
+use dashi_core::{Cell, Column, ColumnType, Placeholders, RowSink};
 use mysql_async::consts::ColumnType as MyType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, Opts, OptsBuilder, Params, SslOpts, Value as MyValue};
@@ -27,6 +27,7 @@ pub(crate) const MYSQL: Kind = Kind {
     display_name: "MySQL",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: Some(Placeholders::Question),
     options: options_schema,
     open,
 };

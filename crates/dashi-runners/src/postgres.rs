@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
-use dashi_core::{Cell, Column, ColumnType, RowSink};
+use dashi_core::{Cell, Column, ColumnType, Placeholders, RowSink};
 use fallible_iterator::FallibleIterator;
 use futures_util::{StreamExt, pin_mut};
 use postgres_protocol::types as wire;
@@ -35,6 +35,7 @@ pub(crate) const POSTGRES: Kind = Kind {
     display_name: "PostgreSQL",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: Some(Placeholders::Dollar),
     options: postgres_schema,
     open: open_postgres,
 };
@@ -44,6 +45,7 @@ pub(crate) const REDSHIFT: Kind = Kind {
     display_name: "Redshift",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: Some(Placeholders::Dollar),
     options: redshift_schema,
     open: open_redshift,
 };

@@ -35,6 +35,7 @@ pub(crate) const QUERY_RESULTS: Kind = Kind {
     display_name: "Query Results",
     syntax: "sql",
     supports_auto_limit: false,
+    placeholders: None,
     options: options_schema,
     open,
 };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use dashi_core::{Cell, Column, RowSink};
+use dashi_core::{BoundValue, Cell, Column, RowSink};
 use futures_util::Stream;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +64,18 @@ pub enum BoundParam {
     Text(String),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
+}
+
+impl From<&BoundValue> for BoundParam {
+    fn from(value: &BoundValue) -> BoundParam {
+        match value {
+            BoundValue::Text(text) => BoundParam::Text(text.clone()),
+            BoundValue::Number(number) => BoundParam::Float(*number),
+            BoundValue::Int(integer) => BoundParam::Int(*integer),
+            BoundValue::Date(date) => BoundParam::Date(*date),
+            BoundValue::DateTime(moment) => BoundParam::DateTime(*moment),
+        }
+    }
 }
 
 /// What a finished run reports.

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use dashi_core::{Cell, Column, ColumnType, RowSink};
+use dashi_core::{Cell, Column, ColumnType, Placeholders, RowSink};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value, json};
@@ -25,6 +25,7 @@ pub(crate) const SQLITE: Kind = Kind {
     display_name: "Sqlite",
     syntax: "sql",
     supports_auto_limit: true,
+    placeholders: Some(Placeholders::NumberedQuestion),
     options: options_schema,
     open,
 };

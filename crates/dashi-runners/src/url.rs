@@ -29,6 +29,7 @@ pub(crate) const CSV: Kind = Kind {
     display_name: "CSV",
     syntax: "yaml",
     supports_auto_limit: false,
+    placeholders: None,
     options: csv_schema,
     open: open_csv,
 };
@@ -38,6 +39,7 @@ pub(crate) const JSON: Kind = Kind {
     display_name: "JSON",
     syntax: "yaml",
     supports_auto_limit: false,
+    placeholders: None,
     options: json_schema,
     open: open_json,
 };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use dashi_core::{ExecuteQueryPayload, Queue};
 use dashi_results::{Storage, WriterOptions};
-use dashi_runners::RunRequest;
+use dashi_runners::{BoundParam, RunRequest};
 use dashi_store::{Job, NewQueryResult, Outcome, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -42,7 +42,7 @@ pub(crate) async fn execute_query(
     };
     let request = RunRequest {
         sql: payload.query.clone(),
-        params: Vec::new(),
+        params: payload.binds.iter().map(BoundParam::from).collect(),
         timeout: time_limit(execution, job, data_source.timeout_secs),
         // The auto limit was applied before hashing, as Redash hashes the limited text.
         row_limit: None,

@@ -4,5 +4,6 @@ mod accounts;
 mod data_sources;
 mod permissions;
 mod queries;
+mod runs;
 mod snippets;
 mod support;

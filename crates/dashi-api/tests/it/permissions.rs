@@ -244,42 +244,6 @@ fn run_table() -> Vec<(Method, &'static str, Option<Value>, [u16; 5])> {
     ]
 }
 
-/// Plays the worker for a queued run: claims the job, stores `rows` of one text column `value`
-/// as the result, and finishes the job with it. Returns the result id.
-async fn complete_run(env: &Env, job_id: &str, rows: &[&str]) -> i64 {
-    use dashi_core::{Cell, Column, ColumnType, RowSink};
-    let store = env.app.store();
-    let now = chrono::Utc::now();
-    let id = dashi_store::JobId(job_id.to_owned());
-    let dashi_store::Claim::Claimed(job) = dashi_store::claim(store, &id, "test-worker", now + chrono::Duration::minutes(1), now).await.unwrap() else {
-        panic!("job {job_id} was not claimable");
-    };
-    let org = job.org_id.expect("run jobs belong to an org");
-    let mut writer = env.app.results().unwrap().writer(org, dashi_results::WriterOptions::default());
-    let column = Column { name: "value".into(), friendly_name: "value".into(), column_type: ColumnType::String };
-    writer.columns(std::slice::from_ref(&column)).unwrap();
-    for row in rows {
-        writer.row(&[Cell::Text((*row).to_owned())]).unwrap();
-    }
-    let stored = writer.finish().await.unwrap();
-    let dashi_results::Storage::Inline(bytes) = stored.storage else { panic!("a tiny result stays inline") };
-    let result = dashi_store::NewQueryResult {
-        org_id: org,
-        data_source_id: job.data_source_id.expect("run jobs have a data source"),
-        query_hash: job.query_hash.clone().expect("run jobs have a hash"),
-        query: job.payload["query"].as_str().unwrap_or_default().to_owned(),
-        runtime: 0.01,
-        retrieved_at: now,
-        row_count: stored.row_count as i64,
-        byte_size: stored.byte_size as i64,
-        storage: "inline".into(),
-        location: None,
-        inline_data: Some(bytes),
-        columns: json!([{"name": "value", "friendly_name": "value", "type": "string"}]),
-    };
-    dashi_store::complete_job_with_result(store, &job.id, job.fence, &result, now).await.unwrap().expect("the claim is ours")
-}
-
 /// A user only in the new group `group` (not in the default group), and their API key.
 async fn user_only_in(env: &Env, name: &str, email: &str, group: i64) -> (i64, String) {
     let user = env.app.admin_create_user("default", name, email, Some(crate::support::MEMBER_PASSWORD), false).await.unwrap();
@@ -328,9 +292,9 @@ dashi_testkit::backend_tests! {
             async move { post_ok(env, &format!("/api/queries/{id}/results"), body).await["job"]["id"].as_str().unwrap().to_owned() }
         };
         let regions_job = run(regions, json!({"max_age": 0})).await;
-        complete_run(&env, &regions_job, &["north", "south"]).await;
+        crate::runs::complete_run(&env, &regions_job, &["north", "south"]).await;
         let safe_job = run(safe, json!({"parameters": {"n": 1}, "max_age": 0})).await;
-        let result = complete_run(&env, &safe_job, &["1"]).await;
+        let result = crate::runs::complete_run(&env, &safe_job, &["1"]).await;
         let job = run(unsafe_, json!({"parameters": {"t": "queued"}, "max_age": 0})).await;
 
         let mut failures = Vec::new();

@@ -23,6 +23,7 @@ pub fn catalog() -> Vec<dashi_core::KindInfo> {
         display_name: "PostgreSQL".into(),
         syntax: "sql".into(),
         supports_auto_limit: true,
+        placeholders: Some(dashi_core::Placeholders::Dollar),
         configuration_schema: serde_json::json!({
             "type": "object",
             "properties": {

@@ -4,6 +4,7 @@
 //! Shared here: a sink that keeps what it is given (tests only; runners never collect) and
 //! helpers to open runners and run text.
 
+mod binding;
 mod clickhouse;
 mod conformance;
 mod mysql;
