@@ -18,6 +18,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// How long a request that waits for a worker (connection test) waits before answering.
     pub job_wait: Duration,
+    /// Bearer token that lets a scraper read `/metrics` without an admin's credentials.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -30,6 +32,7 @@ impl Default for ApiSettings {
             login_throttle_period: Duration::from_secs(3600),
             max_body_bytes: 16 * 1024 * 1024,
             job_wait: Duration::from_secs(30),
+            metrics_token: None,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use dashi_app::App;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use crate::ApiSettings;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub(crate) app: App,
     pub(crate) settings: Arc<ApiSettings>,
     pub(crate) login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// This router's Prometheus recorder: HTTP counters, and the gauges `/metrics` refreshes.
+    pub(crate) metrics: Arc<PrometheusRecorder>,
 }
 
 impl AppState {
@@ -24,6 +27,9 @@ impl AppState {
         let quota = Quota::with_period(replenish_every)
             .unwrap_or_else(|| Quota::per_second(count))
             .allow_burst(count);
-        AppState { app, settings: Arc::new(settings), login_limiter: Arc::new(RateLimiter::keyed(quota)) }
+        // Per router rather than process-wide, so several routers in one process (tests) keep
+        // their own numbers.
+        let metrics = Arc::new(PrometheusBuilder::new().build_recorder());
+        AppState { app, settings: Arc::new(settings), login_limiter: Arc::new(RateLimiter::keyed(quota)), metrics }
     }
 }

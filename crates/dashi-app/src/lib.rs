@@ -15,6 +15,7 @@ mod query;
 mod saved_run;
 mod settings;
 mod snippet;
+mod status;
 mod token;
 mod user;
 
@@ -32,6 +33,7 @@ pub use error::{Error, Result};
 pub use execute::{AdhocRequest, ExecuteOutcome};
 pub use saved_run::{DropdownOption, SavedRunRequest, storage_of};
 pub use settings::{AppSettings, FormatDefaults};
+pub use status::{SCHEDULER_LEASE, SystemStatus};
 pub use user::{Invited, LinkKind, UserListRequest, UserSummary, UserUpdate};
 
 use std::sync::Arc;

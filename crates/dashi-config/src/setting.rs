@@ -310,9 +310,32 @@ settings! {
     /// soon the job of a killed worker is retried.
     job_lease_ttl: Duration = "10", parse value::seconds, env ["DASHI_JOB_LEASE_TTL"];
 
-    /// Address where `dashi worker` and `dashi scheduler` answer `/ping` and `/health`.
+    /// Address where `dashi`, `dashi worker` and `dashi scheduler` answer `/ping` and `/health`.
     health_bind: Option<SocketAddr> = "" ("none (no health listener)"),
         parse value::optional(value::socket_address), env ["DASHI_HEALTH_BIND"];
+
+    /// Seconds the scheduler's leader lease lasts without renewal (renewed every third of it):
+    /// how soon a standby scheduler takes over from one that died.
+    scheduler_lease_ttl: Duration = "15", parse value::seconds, env ["DASHI_SCHEDULER_LEASE_TTL"];
+
+    /// Turn off scheduled query refreshes (maintenance still runs).
+    feature_disable_refresh_queries: bool = "false", parse value::boolean,
+        env ["DASHI_FEATURE_DISABLE_REFRESH_QUERIES", "REDASH_FEATURE_DISABLE_REFRESH_QUERIES"];
+
+    /// Minutes between refreshes of every data source's schema; 0 turns them off.
+    schemas_refresh_schedule: u64 = "30", parse value::whole_u64,
+        env ["DASHI_SCHEMAS_REFRESH_SCHEDULE", "REDASH_SCHEMAS_REFRESH_SCHEDULE"];
+
+    /// Days audit events are kept; 0 keeps them forever. Redash keeps them forever.
+    events_retention_days: u64 = "90", parse value::whole_u64, env ["DASHI_EVENTS_RETENTION_DAYS"];
+
+    /// Days finished jobs stay in the job ledger (and on `/api/jobs/<id>`); 0 keeps them forever.
+    job_retention_days: u64 = "7", parse value::whole_u64, env ["DASHI_JOB_RETENTION_DAYS"];
+
+    /// Token that lets a scraper read `/metrics` with `Authorization: Bearer <token>`; without
+    /// it `/metrics` needs an admin's session or API key, like `/status.json`.
+    metrics_token: Option<Secret> = "" ("none (admins only)"),
+        parse value::optional(value::secret), env ["DASHI_METRICS_TOKEN"];
 }
 
 impl Settings {

@@ -160,6 +160,11 @@ pub(crate) fn port(raw: &str) -> Parsed<u16> {
     number(raw)
 }
 
+/// A count where 0 has a meaning of its own (usually "off").
+pub(crate) fn whole_u64(raw: &str) -> Parsed<u64> {
+    number(raw)
+}
+
 pub(crate) fn positive_u64(raw: &str) -> Parsed<u64> {
     match number::<u64>(raw)? {
         0 => Err("must be greater than 0".into()),

@@ -1,5 +1,6 @@
 //! One module per area; each exposes `routes()` with its paths at the top.
 
+pub(crate) mod admin;
 pub(crate) mod data_sources;
 pub(crate) mod groups;
 pub(crate) mod jobs;
@@ -9,5 +10,6 @@ pub(crate) mod query_runs;
 pub(crate) mod queries;
 pub(crate) mod session;
 pub(crate) mod snippets;
+pub(crate) mod status;
 pub(crate) mod ui;
 pub(crate) mod users;

@@ -6,14 +6,16 @@
 mod data_source;
 mod page;
 mod query;
+mod status;
 mod user;
 
 pub(crate) use data_source::{data_source_json, full_data_source_json, group_data_source_json, job_json, kind_json};
 pub(crate) use page::{PageParams, paginated};
 pub(crate) use query::{
-    listed_query_json, query_details_json, query_input, query_version_json, recent_query_json, snippet_input,
+    base_json, listed_query_json, query_details_json, query_input, query_version_json, recent_query_json, snippet_input,
     snippet_json,
 };
+pub(crate) use status::{rq_status_json, status_json};
 pub(crate) use user::{group_json, user_json};
 
 use chrono::{DateTime, SecondsFormat, Utc};

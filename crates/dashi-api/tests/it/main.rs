@@ -6,4 +6,5 @@ mod permissions;
 mod queries;
 mod runs;
 mod snippets;
+mod status;
 mod support;
