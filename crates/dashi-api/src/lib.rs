@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::snippets::routes())
         .merge(routes::status::routes())
         .merge(routes::admin::routes())
+        .merge(routes::web::routes())
         .merge(routes::ui::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::status::count_requests))
         .layer(DefaultBodyLimit::max(max_body))

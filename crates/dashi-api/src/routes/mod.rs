@@ -13,3 +13,4 @@ pub(crate) mod snippets;
 pub(crate) mod status;
 pub(crate) mod ui;
 pub(crate) mod users;
+pub(crate) mod web;

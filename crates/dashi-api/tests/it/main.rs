@@ -8,3 +8,4 @@ mod runs;
 mod snippets;
 mod status;
 mod support;
+mod web;
