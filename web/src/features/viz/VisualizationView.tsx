@@ -1,0 +1,20 @@
+import { ChartView } from './ChartView';
+import { CounterView, type CounterOptions } from './CounterView';
+import { TableView, type TableOptions } from './TableView';
+import type { ChartOptions, Row } from './chart';
+import type { Visualization } from './api';
+
+/** Draws any saved visualization from its Redash type and options blob. */
+export function VisualizationView({ visualization, rows, columns }: { visualization: Pick<Visualization, 'type' | 'name' | 'options'>; rows: Row[]; columns: string[] }): React.JSX.Element {
+  const options = visualization.options as Record<string, unknown>;
+  switch (visualization.type) {
+    case 'CHART':
+      return <ChartView rows={rows} options={options as ChartOptions} />;
+    case 'COUNTER':
+      return <CounterView rows={rows} options={options as CounterOptions} name={visualization.name} />;
+    case 'TABLE':
+      return <TableView rows={rows} columns={columns} options={options as TableOptions} />;
+    default:
+      return <p className="muted">{visualization.type} visualizations cannot be drawn by this version of the UI yet.</p>;
+  }
+}

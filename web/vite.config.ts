@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+// JSX goes through esbuild's automatic runtime: @vitejs/plugin-react's current major needs a
+// newer Vite than the one that installs on Node 20, and we do not need Fast Refresh in builds.
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  build: {
+    outDir: 'dist',
+    chunkSizeWarningLimit: 1500,
+  },
+  server: {
+    proxy: {
+      '/api': 'http://127.0.0.1:5000',
+      '/login': 'http://127.0.0.1:5000',
+      '/logout': 'http://127.0.0.1:5000',
+      '/setup': 'http://127.0.0.1:5000',
+    },
+  },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    setupFiles: ['src/test-setup.ts'],
+    testTimeout: 20_000,
+  },
+});
