@@ -5,9 +5,12 @@
 //! in handlers, so the CLI and the HTTP API cannot disagree. Nothing here knows HTTP.
 
 mod actor;
+mod alert;
 mod auth;
 mod data_source;
+mod destination;
 mod error;
+mod event;
 mod execute;
 mod group;
 mod job;
@@ -20,6 +23,11 @@ mod token;
 mod user;
 
 pub use actor::{Actor, Credential};
+pub use alert::{AlertDetails, AlertInput, SubscriptionDetails};
+pub use destination::{DestinationInput, destination_kind, destination_kinds};
+/// A destination type (its name, icon and option schema), for the API's listings.
+pub use dashi_destinations::Kind as DestinationKind;
+pub use event::EventOrigin;
 pub use data_source::{
     Access, DataSourceInput, SECRET_MASK, SchemaAnswer, VisibleDataSource, access_to,
 };

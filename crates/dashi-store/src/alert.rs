@@ -102,7 +102,13 @@ const COLUMNS: &str = "alerts.id, alerts.org_id, alerts.name, alerts.query_id, a
                        alerts.last_triggered_at, alerts.rearm, alerts.created_at, alerts.updated_at";
 
 /// Creates an alert owned by `user_id`, in state `unknown`.
-pub async fn insert_alert(store: &Store, org_id: OrgId, user_id: UserId, fields: &AlertFields, now: DateTime<Utc>) -> Result<Alert> {
+pub async fn insert_alert(
+    store: &Store,
+    org_id: OrgId,
+    user_id: UserId,
+    fields: &AlertFields,
+    now: DateTime<Utc>,
+) -> Result<Alert> {
     let id = on_pool!(store.writer(), |pool| {
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO alerts (org_id, name, query_id, user_id, options, state, last_triggered_at, rearm, created_at, updated_at) \

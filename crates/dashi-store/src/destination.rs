@@ -74,7 +74,11 @@ impl From<DestinationRow> for Destination {
 const COLUMNS: &str = "id, org_id, user_id, name, type, encrypted_options, created_at, updated_at";
 
 fn duplicate(error: sqlx::Error) -> Error {
-    if is_unique_violation(&error) { Error::Duplicate { what: "a destination with this name" } } else { Error::from(error) }
+    if is_unique_violation(&error) {
+        Error::Duplicate { what: "a destination with this name" }
+    } else {
+        Error::from(error)
+    }
 }
 
 /// Creates a destination made by `user_id`.
@@ -106,7 +110,8 @@ pub async fn insert_destination(
 
 /// The destination with this id in this organization.
 pub async fn destination_by_id(store: &Store, org_id: OrgId, id: DestinationId) -> Result<Option<Destination>> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM notification_destinations WHERE id = $1 AND org_id = $2"));
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM notification_destinations WHERE id = $1 AND org_id = $2"));
     let row = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, DestinationRow>(sql).bind(id.0).bind(org_id.0).fetch_optional(pool).await
     })?;
@@ -115,7 +120,9 @@ pub async fn destination_by_id(store: &Store, org_id: OrgId, id: DestinationId) 
 
 /// Every destination of an organization, by name.
 pub async fn list_destinations(store: &Store, org_id: OrgId) -> Result<Vec<Destination>> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM notification_destinations WHERE org_id = $1 ORDER BY name, id"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM notification_destinations WHERE org_id = $1 ORDER BY name, id"
+    ));
     let rows = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, DestinationRow>(sql).bind(org_id.0).fetch_all(pool).await
     })?;
@@ -123,7 +130,12 @@ pub async fn list_destinations(store: &Store, org_id: OrgId) -> Result<Vec<Desti
 }
 
 /// Replaces a destination's name, type and options.
-pub async fn update_destination(store: &Store, id: DestinationId, fields: &DestinationFields, now: DateTime<Utc>) -> Result<()> {
+pub async fn update_destination(
+    store: &Store,
+    id: DestinationId,
+    fields: &DestinationFields,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let updated = execute!(
         store,
         "UPDATE notification_destinations SET name = $1, type = $2, encrypted_options = $3, updated_at = $4 WHERE id = $5",

@@ -42,7 +42,11 @@ pub async fn record_event(store: &Store, event: &NewEvent) -> Result<()> {
 }
 
 /// Events of an organization with this action, newest first (for tests and the audit page).
-pub async fn events_with_action(store: &Store, org_id: OrgId, action: &str) -> Result<Vec<(Option<i64>, String, Option<String>)>> {
+pub async fn events_with_action(
+    store: &Store,
+    org_id: OrgId,
+    action: &str,
+) -> Result<Vec<(Option<i64>, String, Option<String>)>> {
     let rows = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, (Option<i64>, String, Option<String>)>(
             "SELECT user_id, object_type, object_id FROM events WHERE org_id = $1 AND action = $2 ORDER BY id DESC",
@@ -85,7 +89,10 @@ struct EventRow {
 /// One page of an organization's events, newest first (`GET /api/events`).
 pub async fn list_events(store: &Store, org_id: OrgId, request: PageRequest) -> Result<Page<Event>> {
     let count = on_pool!(store.reader(), |pool| {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events WHERE org_id = $1").bind(org_id.0).fetch_one(pool).await
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events WHERE org_id = $1")
+            .bind(org_id.0)
+            .fetch_one(pool)
+            .await
     })?;
     let rows = on_pool!(store.reader(), |pool| {
         sqlx::query_as::<_, EventRow>(

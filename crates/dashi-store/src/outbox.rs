@@ -176,21 +176,34 @@ pub async fn pending_outbox_ids(store: &Store, alert_id: AlertId) -> Result<Vec<
 pub enum Delivery {
     Sent,
     /// Failed; try again at `retry_at`.
-    Retry { error: String, retry_at: DateTime<Utc> },
+    Retry {
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
     /// Failed for good (an error a retry cannot fix, or the last attempt).
-    GaveUp { error: String },
+    GaveUp {
+        error: String,
+    },
 }
 
 /// Records a delivery attempt of outbox row `id` together with the end of the job that made it
 /// (`job`, while `fence` still owns it). A retry puts the same job back in the queue, due at
 /// `retry_at`, so the ledger's attempts count the deliveries. Returns whether the fence held.
-pub async fn record_delivery(store: &Store, id: i64, job: &JobId, fence: i64, delivery: &Delivery, now: DateTime<Utc>) -> Result<bool> {
+pub async fn record_delivery(
+    store: &Store,
+    id: i64,
+    job: &JobId,
+    fence: i64,
+    delivery: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     in_transaction!(store, |conn| {
-        let owned = sqlx::query_scalar::<_, String>("SELECT id FROM jobs WHERE id = $1 AND fence = $2 AND state = 'running'")
-            .bind(&job.0)
-            .bind(fence)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let owned =
+            sqlx::query_scalar::<_, String>("SELECT id FROM jobs WHERE id = $1 AND fence = $2 AND state = 'running'")
+                .bind(&job.0)
+                .bind(fence)
+                .fetch_optional(&mut *conn)
+                .await?;
         if owned.is_none() {
             return Ok::<bool, Error>(false);
         }

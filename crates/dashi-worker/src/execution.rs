@@ -8,6 +8,8 @@ use dashi_queue::Dispatcher;
 use dashi_results::ResultsStore;
 use dashi_runners::RunnerContext;
 
+use crate::notify::Notifications;
+
 /// Everything shared by the jobs a worker runs.
 #[derive(Clone)]
 pub struct Execution {
@@ -27,6 +29,8 @@ pub struct Execution {
     pub scheduled_timeout: Option<Duration>,
     /// On shutdown, how long running jobs may take to finish before they are handed back.
     pub shutdown_grace: Duration,
+    /// How alert notifications are rendered and delivered.
+    pub notifications: Notifications,
 }
 
 impl std::fmt::Debug for Execution {
@@ -48,6 +52,7 @@ impl Execution {
             adhoc_timeout: None,
             scheduled_timeout: None,
             shutdown_grace: Duration::from_secs(30),
+            notifications: Notifications::default(),
         }
     }
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dashi_core::{
-    CLEANUP_RESULTS_JOB, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB, ExecuteQueryPayload, OrgId,
-    REFRESH_SCHEMA_JOB, TEST_CONNECTION_JOB,
+    CHECK_ALERTS_JOB, CLEANUP_RESULTS_JOB, CheckAlertsPayload, CleanupResultsPayload, DataSourcePayload, EXECUTE_QUERY_JOB,
+    ExecuteQueryPayload, OrgId, PRUNE_EVENTS_JOB, PruneEventsPayload, REFRESH_SCHEMA_JOB, SEND_NOTIFICATION_JOB,
+    SendNotificationPayload, TEST_CONNECTION_JOB,
 };
 use dashi_runners::Runner;
 use dashi_store::{DataSource, DataSourceId, Job, Outcome, Store};
@@ -89,6 +90,12 @@ pub(crate) async fn run_claimed(store: Store, execution: Execution, job: Job, sh
         Finish::Outcome(outcome) => dashi_store::finish(&store, &job.id, job.fence, outcome, now).await,
         Finish::HandBack => dashi_store::hand_back(&store, &job.id, job.fence, now).await,
     };
+    // A failed run may trigger a "query failed" alert.
+    if let (Ok(true), Finish::Outcome(Outcome::Failed { error })) = (&recorded, &finish)
+        && job.kind == EXECUTE_QUERY_JOB
+    {
+        crate::alert::after_failure(&store, &execution, &job, error).await;
+    }
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match (recorded, &finish) {
         (Ok(true), Finish::HandBack) => info!(elapsed_ms, "job handed back for another worker"),
@@ -145,6 +152,24 @@ async fn work(
         }
         CLEANUP_RESULTS_JOB => match serde_json::from_value::<CleanupResultsPayload>(job.payload.clone()) {
             Ok(payload) => match crate::cleanup::cleanup_results(store, execution, &payload).await {
+                Ok(()) => Finish::Outcome(Outcome::Succeeded { result_id: None }),
+                Err(message) => failed(message),
+            },
+            Err(error) => failed(format!("The job's payload is not readable: {error}")),
+        },
+        CHECK_ALERTS_JOB => match serde_json::from_value::<CheckAlertsPayload>(job.payload.clone()) {
+            Ok(payload) => match crate::alert::check_alerts(store, execution, job, &payload).await {
+                Ok(()) => Finish::Outcome(Outcome::Succeeded { result_id: None }),
+                Err(message) => failed(message),
+            },
+            Err(error) => failed(format!("The job's payload is not readable: {error}")),
+        },
+        SEND_NOTIFICATION_JOB => match serde_json::from_value::<SendNotificationPayload>(job.payload.clone()) {
+            Ok(payload) => crate::notify::send_notification(store, execution, job, &payload).await,
+            Err(error) => failed(format!("The job's payload is not readable: {error}")),
+        },
+        PRUNE_EVENTS_JOB => match serde_json::from_value::<PruneEventsPayload>(job.payload.clone()) {
+            Ok(payload) => match crate::events::prune_events(store, &payload).await {
                 Ok(()) => Finish::Outcome(Outcome::Succeeded { result_id: None }),
                 Err(message) => failed(message),
             },

@@ -7,13 +7,19 @@
 //! On shutdown it stops claiming, lets running jobs finish for a grace period and hands back the
 //! rest; a worker killed outright loses its jobs to the reclaimer when their leases lapse.
 
+mod alert;
 mod cleanup;
+mod condition;
+mod events;
 mod execution;
 mod job;
+mod notify;
 mod query;
 mod result_source;
 
+pub use dashi_destinations::{Endpoints, MailSettings, Outbound};
 pub use execution::Execution;
+pub use notify::Notifications;
 
 use std::time::Duration;
 

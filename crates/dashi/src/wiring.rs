@@ -15,7 +15,7 @@ use dashi_store::{Store, StoreSettings};
 use dashi_core::OptionsCipher;
 use dashi_queue::{Dispatcher, InProcessDispatcher, RedisDispatcher};
 use dashi_results::ResultsStore;
-use dashi_worker::{Execution, WorkerSettings};
+use dashi_worker::{Endpoints, Execution, MailSettings, Notifications, Outbound, WorkerSettings};
 use tracing::info;
 
 use crate::lock;
@@ -98,7 +98,27 @@ pub(crate) fn execution(settings: &Settings, secrets: &Secrets, dispatcher: Arc<
     // database.
     execution.lease_ttl = settings.job_lease_ttl.max(MIN_LEASE_TTL);
     execution.shutdown_grace = settings.worker_shutdown_grace;
+    execution.notifications = notifications(settings);
     execution
+}
+
+/// How alert notifications leave: the mail settings (mail is off without a sender) and the
+/// base URL of links.
+fn notifications(settings: &Settings) -> Notifications {
+    let mail = settings.mail_default_sender.clone().map(|sender| MailSettings {
+        server: settings.mail_server.clone(),
+        port: settings.mail_port,
+        use_tls: settings.mail_use_tls,
+        use_ssl: settings.mail_use_ssl,
+        username: settings.mail_username.clone(),
+        password: settings.mail_password.as_ref().map(|password| password.expose().to_owned()),
+        sender,
+    });
+    let mut notifications = Notifications::default();
+    notifications.outbound =
+        Outbound::new(mail, Endpoints::default()).expect("a rustls client with the ring provider and bundled roots always builds");
+    notifications.base_url = settings.base_url.clone().unwrap_or_default();
+    notifications
 }
 
 /// The shortest job lease a worker takes, whatever the setting says.

@@ -1,7 +1,10 @@
 //! One module per area; each exposes `routes()` with its paths at the top.
 
+pub(crate) mod alerts;
 pub(crate) mod admin;
 pub(crate) mod data_sources;
+pub(crate) mod destinations;
+pub(crate) mod events;
 pub(crate) mod groups;
 pub(crate) mod jobs;
 pub(crate) mod pages;
@@ -13,4 +16,3 @@ pub(crate) mod snippets;
 pub(crate) mod status;
 pub(crate) mod ui;
 pub(crate) mod users;
-pub(crate) mod web;

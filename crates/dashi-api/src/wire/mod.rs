@@ -3,12 +3,17 @@
 //! Domain types never derive `Serialize` for the API's sake; every field name and format a
 //! Redash client reads is spelled out here.
 
+mod alert;
 mod data_source;
 mod page;
 mod query;
 mod status;
 mod user;
 
+pub(crate) use alert::{
+    alert_input, alert_json, destination_input, destination_json, destination_kind_json, event_json, full_destination_json,
+    subscription_json,
+};
 pub(crate) use data_source::{data_source_json, full_data_source_json, group_data_source_json, job_json, kind_json};
 pub(crate) use page::{PageParams, paginated};
 pub(crate) use query::{

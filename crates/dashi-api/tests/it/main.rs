@@ -8,4 +8,3 @@ mod runs;
 mod snippets;
 mod status;
 mod support;
-mod web;
