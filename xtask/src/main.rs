@@ -140,6 +140,15 @@ fn test() -> anyhow::Result<()> {
             .env(POSTGRES_URL_VAR, postgres.admin_url())
             .env(dashi_testkit::MOTO_SERVER_VAR, python_tools.join("moto_server")),
     );
+    // A third-party Redash client against a real all-in-one dashi (tests/compat).
+    step("building dashi for the client test", cargo().args(["build", "-p", "dashi"]));
+    step(
+        "Redash client compatibility (redash-toolbelt)",
+        Command::new(python_tools.join("python"))
+            .arg(root().join("tests").join("compat").join("redash_toolbelt_compat.py"))
+            .arg("--dashi")
+            .arg(target_dir().join("debug").join("dashi")),
+    );
     let web = root().join("web");
     if web.join("package.json").exists() {
         step("web dependencies", Command::new("npm").arg("ci").current_dir(&web));
