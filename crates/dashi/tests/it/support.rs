@@ -130,7 +130,7 @@ pub async fn post_form(address: &str, path: &str, form: &str) -> (u16, String) {
 }
 
 /// Sends one request on a fresh connection and reads the answer until the server closes it.
-async fn exchange(address: &str, request: String) -> (u16, String) {
+pub async fn exchange(address: &str, request: String) -> (u16, String) {
     let talk = async {
         let mut stream = TcpStream::connect(address).await?;
         stream.write_all(request.as_bytes()).await?;
