@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use dashi_app::{Actor, Credential, NewSession};
+use dashi_app::{Actor, Credential, KeyHolder, NewSession};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -70,6 +70,31 @@ impl FromRequestParts<AppState> for Caller {
             }
         }
         Ok(Caller(actor))
+    }
+}
+
+/// A caller of the routes that read results: a user, or the holder of a query's own key or of a
+/// dashboard share token (Redash's API-key pseudo-users). A user key wins over an object key,
+/// as in Redash; without a key, the session cookie decides as for [`Caller`].
+pub(crate) enum Reader {
+    User(Box<Actor>),
+    Key(KeyHolder),
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(key) = api_key_of(parts) {
+            if let Some(actor) = state.app.api_key_actor(&key).await? {
+                return Ok(Reader::User(Box::new(actor)));
+            }
+            return match state.app.object_key_holder(&key).await? {
+                Some(holder) => Ok(Reader::Key(holder)),
+                None => Err(ApiError::login_required()),
+            };
+        }
+        Caller::from_request_parts(parts, state).await.map(|Caller(actor)| Reader::User(Box::new(actor)))
     }
 }
 

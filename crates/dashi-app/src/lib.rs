@@ -4,9 +4,11 @@
 //! (`auth`: setup, login, sessions, keys; `user`; `group`). Permission checks live here, not
 //! in handlers, so the CLI and the HTTP API cannot disagree. Nothing here knows HTTP.
 
+mod acl;
 mod actor;
 mod alert;
 mod auth;
+mod dashboard;
 mod data_source;
 mod destination;
 mod error;
@@ -14,6 +16,7 @@ mod event;
 mod execute;
 mod group;
 mod job;
+mod object_key;
 mod query;
 mod saved_run;
 mod settings;
@@ -21,8 +24,18 @@ mod snippet;
 mod status;
 mod token;
 mod user;
+mod visualization;
+mod widget;
 
+pub use acl::GrantDetails;
 pub use actor::{Actor, Credential};
+pub use dashboard::{
+    DashboardDetails, DashboardInput, DashboardListRequest, DashboardRef, ListedDashboard, PublicDashboard, ShownVisualization,
+    WidgetView,
+};
+pub use object_key::KeyHolder;
+pub use visualization::{VISUALIZATION_TYPES, VisualizationInput};
+pub use widget::WidgetInput;
 pub use alert::{AlertDetails, AlertInput, SubscriptionDetails};
 pub use destination::{DestinationInput, destination_kind, destination_kinds};
 /// A destination type (its name, icon and option schema), for the API's listings.

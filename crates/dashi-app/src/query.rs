@@ -222,12 +222,12 @@ impl App {
         Ok(VisibleQuery { query, data_source, access })
     }
 
-    async fn query_in_org(&self, actor: &Actor, id: QueryId) -> Result<Query> {
+    pub(crate) async fn query_in_org(&self, actor: &Actor, id: QueryId) -> Result<Query> {
         dashi_store::query_by_id(&self.store, actor.org_id(), id).await?.ok_or(Error::NotFound("query"))
     }
 
     /// Redash's `can_modify`: admin, owner, or a `modify` grant.
-    async fn can_modify(&self, actor: &Actor, query: &Query) -> Result<bool> {
+    pub(crate) async fn can_modify(&self, actor: &Actor, query: &Query) -> Result<bool> {
         if actor.is_admin() || actor.user_id() == query.user_id {
             return Ok(true);
         }

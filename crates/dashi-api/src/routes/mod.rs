@@ -2,7 +2,10 @@
 
 pub(crate) mod alerts;
 pub(crate) mod admin;
+pub(crate) mod acl;
+pub(crate) mod dashboards;
 pub(crate) mod data_sources;
+pub(crate) mod embeds;
 pub(crate) mod destinations;
 pub(crate) mod events;
 pub(crate) mod groups;
@@ -16,3 +19,5 @@ pub(crate) mod snippets;
 pub(crate) mod status;
 pub(crate) mod ui;
 pub(crate) mod users;
+pub(crate) mod visualizations;
+pub(crate) mod widgets;

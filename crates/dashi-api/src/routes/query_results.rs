@@ -2,18 +2,19 @@
 //! (`.json`, `.csv`, `.tsv`, `.xlsx`), and our page and compact forms for the web UI.
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use dashi_app::{AdhocRequest, ExecuteOutcome};
 use dashi_results::{DateFormats, QueryResultEnvelope, Storage};
 use dashi_store::QueryResult;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
@@ -77,6 +78,27 @@ async fn result_response(state: &AppState, result: &QueryResult) -> ApiResult<Re
     let results = state.app.results()?;
     let stream = results.redash_query_result(&storage_of(result)?, &envelope(result)).await.map_err(results_error)?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Body::from_stream(stream)).into_response())
+}
+
+/// `{"query_result": {"data": …, "retrieved_at": …}}`: what Redash sends API-key pseudo-users,
+/// who must not see the executed text or the data source.
+async fn key_result_response(state: &AppState, result: &QueryResult) -> ApiResult<Response> {
+    let results = state.app.results()?;
+    let data = results.redash_data(&storage_of(result)?).await.map_err(results_error)?;
+    let head = Bytes::from_static(b"{\"query_result\":{\"data\":");
+    let tail = Bytes::from(format!(",\"retrieved_at\":{}}}}}", Value::String(crate::wire::time(result.retrieved_at))));
+    let body = futures_util::stream::once(async move { Ok::<_, dashi_results::Error>(head) })
+        .chain(data)
+        .chain(futures_util::stream::once(async move { Ok::<_, dashi_results::Error>(tail) }));
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Body::from_stream(body)).into_response())
+}
+
+/// A result download for an object-key holder: files as for users, JSON without the text.
+pub(crate) async fn key_download_response(state: &AppState, result: &QueryResult, name_base: &str, format: Format) -> ApiResult<Response> {
+    match format {
+        Format::Json => key_result_response(state, result).await,
+        _ => download_response(state, result, name_base, format).await,
+    }
 }
 
 /// `POST /api/query_results`: `{"query_result": …}` from the cache, or `{"job": …}`.
@@ -214,10 +236,19 @@ pub(crate) async fn download_response(state: &AppState, result: &QueryResult, na
 
 /// `GET /api/query_results/<id>[.json|.csv|.tsv|.xlsx|.ndjson]`. Results never change, so the
 /// answer may be cached for a year (Redash sends the same header).
-async fn download(State(state): State<AppState>, Caller(actor): Caller, Path(raw): Path<String>) -> ApiResult<Response> {
+async fn download(State(state): State<AppState>, reader: Reader, Path(raw): Path<String>) -> ApiResult<Response> {
     let (id, format) = Format::split(&raw).ok_or_else(ApiError::not_found)?;
-    let (result, _) = state.app.query_result(&actor, id).await?;
-    let mut response = download_response(&state, &result, "", format).await?;
+    let mut response = match reader {
+        Reader::User(actor) => {
+            let (result, _) = state.app.query_result(&actor, id).await?;
+            download_response(&state, &result, "", format).await?
+        }
+        // A query's own key reads the results of that query's current text only.
+        Reader::Key(holder) => {
+            let (_, result) = state.app.key_result(&holder, id).await?;
+            key_download_response(&state, &result, "", format).await?
+        }
+    };
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private,max-age=31557600"));
     Ok(response)
 }

@@ -1,6 +1,10 @@
 //! Running saved queries and reading their results: `POST /api/queries/<id>/results`,
 //! `GET /api/queries/<id>/results[.json|.csv|.tsv|.xlsx]`, a given result of the query,
 //! `POST /api/queries/<id>/refresh`, and dropdown values.
+//!
+//! The result downloads also answer the query's own API key and the share token of a dashboard
+//! showing the query (Redash's embeds and public dashboards); those callers get only `data` and
+//! `retrieved_at` in JSON, never the executed text.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -11,10 +15,10 @@ use dashi_store::QueryId;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Id, Ids};
-use crate::routes::query_results::{Format, download_response, run_response};
+use crate::routes::query_results::{Format, download_response, key_download_response, run_response};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -68,29 +72,37 @@ async fn refresh(State(state): State<AppState>, Caller(actor): Caller, Id(id): I
     run_response(&state, state.app.refresh_query(&actor, QueryId(id), parameters).await).await
 }
 
-async fn respond_with(state: &AppState, actor: &dashi_app::Actor, id: i64, result_id: Option<i64>, format: Format) -> ApiResult<Response> {
-    let (query, result) = state.app.saved_query_result(actor, QueryId(id), result_id).await?;
-    download_response(state, &result, &query.name, format).await
+async fn respond_with(state: &AppState, reader: &Reader, id: i64, result_id: Option<i64>, format: Format) -> ApiResult<Response> {
+    match reader {
+        Reader::User(actor) => {
+            let (query, result) = state.app.saved_query_result(actor, QueryId(id), result_id).await?;
+            download_response(state, &result, &query.name, format).await
+        }
+        Reader::Key(holder) => {
+            let (query, result) = state.app.key_query_result(holder, QueryId(id), result_id).await?;
+            key_download_response(state, &result, &query.name, format).await
+        }
+    }
 }
 
 /// `GET /api/queries/<id>/results`: the latest result.
-async fn latest(State(state): State<AppState>, Caller(actor): Caller, Id(id): Id) -> ApiResult<Response> {
-    respond_with(&state, &actor, id, None, Format::Json).await
+async fn latest(State(state): State<AppState>, reader: Reader, Id(id): Id) -> ApiResult<Response> {
+    respond_with(&state, &reader, id, None, Format::Json).await
 }
 
 /// `GET /api/queries/<id>/results.<ext>`.
-async fn latest_as_file(State(state): State<AppState>, Caller(actor): Caller, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
+async fn latest_as_file(State(state): State<AppState>, reader: Reader, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let extension = file.strip_prefix("results.").ok_or_else(ApiError::not_found)?;
     let (_, format) = Format::split(&format!("0.{extension}")).ok_or_else(ApiError::not_found)?;
-    respond_with(&state, &actor, id, None, format).await
+    respond_with(&state, &reader, id, None, format).await
 }
 
 /// `GET /api/queries/<id>/results/<result_id>[.<ext>]`.
-async fn one_result(State(state): State<AppState>, Caller(actor): Caller, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
+async fn one_result(State(state): State<AppState>, reader: Reader, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let (result_id, format) = Format::split(&file).ok_or_else(ApiError::not_found)?;
-    respond_with(&state, &actor, id, Some(result_id), format).await
+    respond_with(&state, &reader, id, Some(result_id), format).await
 }
 
 fn dropdown_json(options: &[DropdownOption]) -> Value {

@@ -8,7 +8,7 @@ use super::{optional_time, time, user_json};
 use crate::error::ApiError;
 
 /// The fields every query dict has, in Redash's order.
-fn base_json(query: &Query) -> Map<String, Value> {
+pub(crate) fn base_json(query: &Query) -> Map<String, Value> {
     let dict = json!({
         "id": query.id.0,
         "latest_query_data_id": query.latest_query_data_id,
