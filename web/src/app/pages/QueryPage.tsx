@@ -144,6 +144,23 @@ export function QueryPage(): React.JSX.Element {
     formatSql(draft.text).then(setText, showError);
   }, [draft, setText]);
 
+  // Run and save work anywhere on the page, not only inside the editor (which handles its own
+  // keys first and marks them handled).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || !(event.ctrlKey || event.metaKey)) return;
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        execute();
+      } else if (event.key === 's') {
+        event.preventDefault();
+        persist();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [execute, persist]);
+
   const visualizations = useMemo(() => (query?.visualizations ?? []).filter((one) => one.type !== 'TABLE' || one.name !== 'Table'), [query]);
   const rows = useMemo(() => (whole.data?.data.rows ?? []) as Record<string, unknown>[], [whole.data]);
   const columns = whole.data?.data.columns ?? [];

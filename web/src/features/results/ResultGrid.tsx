@@ -9,6 +9,8 @@ import { fetchPage, PAGE_ROWS, type Column, type ResultPage, type Sort } from '.
 const ROW_HEIGHT = 26;
 const DEFAULT_WIDTH = 160;
 const MIN_WIDTH = 48;
+const FETCH_DELAY_MS = 60;
+const INDEX_WIDTH = 88;
 
 interface Props {
   resultId: number;
@@ -25,7 +27,7 @@ export function ResultGrid({ resultId, columns, rowCount, firstPage, onError }: 
   const [selected, setSelected] = useState<{ row: number; column: number } | null>(null);
   const [, pageArrived] = useReducer((n: number) => n + 1, 0);
   const pages = useRef(new Map<number, unknown[][]>());
-  const inFlight = useRef(new Set<number>());
+  const inFlight = useRef(new Map<number, AbortController>());
 
   // Each sort order has its own page cache; the unsorted first page may come with the result.
   // (The parent keys this component by result id, so a new result starts from scratch.)
@@ -34,7 +36,8 @@ export function ResultGrid({ resultId, columns, rowCount, firstPage, onError }: 
   if (cacheKeyRef.current !== cacheKey) {
     cacheKeyRef.current = cacheKey;
     pages.current = new Map();
-    inFlight.current = new Set();
+    inFlight.current.forEach((controller) => controller.abort());
+    inFlight.current = new Map();
     if (firstPage && !sort) pages.current.set(0, firstPage.rows);
   }
 
@@ -50,27 +53,49 @@ export function ResultGrid({ resultId, columns, rowCount, firstPage, onError }: 
   const firstRow = items[0]?.index ?? 0;
   const lastRow = items[items.length - 1]?.index ?? 0;
 
+  // Pages are fetched once the visible range has been still for a moment: a fast scroll across a
+  // million rows would otherwise queue hundreds of page reads the user never looks at, and the
+  // page in view would wait behind them. Reads of pages that left the view are aborted.
   useEffect(() => {
     if (rowCount === 0) return;
     const key = cacheKeyRef.current;
-    for (let page = Math.floor(firstRow / PAGE_ROWS); page <= Math.floor(lastRow / PAGE_ROWS); page++) {
-      if (pages.current.has(page) || inFlight.current.has(page)) continue;
-      inFlight.current.add(page);
-      fetchPage(resultId, page * PAGE_ROWS, PAGE_ROWS, sort)
-        .then((reply) => {
-          if (cacheKeyRef.current !== key) return;
-          pages.current.set(page, reply.rows);
-          pageArrived();
-        })
-        .catch((error) => onError?.(error))
-        .finally(() => inFlight.current.delete(page));
-    }
+    const timer = setTimeout(() => {
+      const first = Math.floor(firstRow / PAGE_ROWS);
+      const last = Math.floor(lastRow / PAGE_ROWS);
+      const pending = inFlight.current;
+      for (const [page, controller] of pending) {
+        if (page < first || page > last) {
+          controller.abort();
+          pending.delete(page);
+        }
+      }
+      for (let page = first; page <= last; page++) {
+        if (pages.current.has(page) || pending.has(page)) continue;
+        const controller = new AbortController();
+        pending.set(page, controller);
+        fetchPage(resultId, page * PAGE_ROWS, PAGE_ROWS, sort, controller.signal)
+          .then((reply) => {
+            if (cacheKeyRef.current !== key) return;
+            pages.current.set(page, reply.rows);
+            pageArrived();
+          })
+          .catch((error: unknown) => {
+            if (!controller.signal.aborted) onError?.(error);
+          })
+          .finally(() => {
+            if (pending.get(page) === controller) pending.delete(page);
+          });
+      }
+    }, FETCH_DELAY_MS);
+    return () => clearTimeout(timer);
   }, [firstRow, lastRow, resultId, sort, rowCount, onError]);
+
+  useEffect(() => () => inFlight.current.forEach((controller) => controller.abort()), []);
 
   const rowAt = useCallback((index: number): unknown[] | undefined => pages.current.get(Math.floor(index / PAGE_ROWS))?.[index % PAGE_ROWS], []);
 
-  const template = useMemo(() => `4.5rem ${widths.map((width) => `${width}px`).join(' ')}`, [widths]);
-  const totalWidth = useMemo(() => widths.reduce((sum, width) => sum + width, 72), [widths]);
+  const template = useMemo(() => `${INDEX_WIDTH}px ${widths.map((width) => `${width}px`).join(' ')}`, [widths]);
+  const totalWidth = useMemo(() => widths.reduce((sum, width) => sum + width, INDEX_WIDTH), [widths]);
 
   function toggleSort(name: string): void {
     setSort((current) => (current?.column !== name ? { column: name, desc: false } : current.desc ? null : { column: name, desc: true }));

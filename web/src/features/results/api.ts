@@ -19,13 +19,14 @@ export const resultKeys = {
 /** The grid's page size: big enough that scrolling needs few requests, small enough to parse fast. */
 export const PAGE_ROWS = 1000;
 
-export function fetchPage(id: number, offset: number, limit: number, sort: Sort | null): Promise<ResultPage> {
+export function fetchPage(id: number, offset: number, limit: number, sort: Sort | null, signal?: AbortSignal): Promise<ResultPage> {
   return unwrap(
     client.GET('/api/query_results/{id}/page', {
       params: {
         path: { id },
         query: { offset, limit, ...(sort ? { sort: sort.column, desc: sort.desc ? 'true' : 'false' } : {}) },
       },
+      signal,
     }),
   );
 }
