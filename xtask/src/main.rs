@@ -5,7 +5,8 @@
 //!   binary and replaces this process with it (all-in-one unless told otherwise).
 //! - `cargo xtask test`: installs missing Debian packages, cargo-nextest and the pinned Python
 //!   test tools (a virtual environment under the target folder), starts one PostgreSQL for the
-//!   whole run, then runs clippy, every Rust test and the web tests. It keeps
+//!   whole run, then runs clippy, every Rust test and the web tests (vitest, then the browser
+//!   suite in Debian's Chromium, screenshots under `target/web-e2e`). It keeps
 //!   going after a failed step and exits non-zero if any step failed.
 
 use std::ffi::OsString;
@@ -17,8 +18,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 /// Debian packages the tests start servers from; later issues add more.
-/// (`openssl` makes the certificates of the TLS Redis.)
-const TEST_PACKAGES: &[&str] = &["postgresql", "redis-server", "openssl", "mariadb-server"];
+const TEST_PACKAGES: &[&str] = &["postgresql", "redis-server", "mariadb-server", "chromium"];
 /// The variable that hands the shared PostgreSQL server to every test process.
 const POSTGRES_URL_VAR: &str = dashi_testkit::SHARED_POSTGRES_URL_VAR;
 
@@ -154,6 +154,20 @@ fn test() -> anyhow::Result<()> {
     if web.join("package.json").exists() {
         step("web dependencies", Command::new("npm").arg("ci").current_dir(&web));
         step("web tests", Command::new("npm").arg("test").current_dir(&web));
+        // The browser suite drives Debian's Chromium (never a downloaded browser) against a real
+        // all-in-one dashi; a debug build reads the UI from web/dist, so it must be built first.
+        step("building the web UI", Command::new("npm").args(["run", "build"]).current_dir(&web));
+        step("building dashi for the browser tests", cargo().args(["build", "-p", "dashi"]));
+        step(
+            "web end-to-end tests (Chromium)",
+            Command::new("node")
+                .arg(web.join("e2e").join("run.mjs"))
+                .arg("--dashi")
+                .arg(target_dir().join("debug").join("dashi"))
+                .arg("--artifacts")
+                .arg(target_dir().join("web-e2e"))
+                .current_dir(&web),
+        );
     }
 
     if let Err(error) = runtime.block_on(postgres.stop()) {
