@@ -18,7 +18,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 /// Debian packages the tests start servers from; later issues add more.
-const TEST_PACKAGES: &[&str] = &["postgresql", "redis-server", "mariadb-server", "chromium"];
+/// (`openssl` makes the certificates of the TLS Redis.)
+const TEST_PACKAGES: &[&str] = &["postgresql", "redis-server", "openssl", "mariadb-server", "chromium"];
 /// The variable that hands the shared PostgreSQL server to every test process.
 const POSTGRES_URL_VAR: &str = dashi_testkit::SHARED_POSTGRES_URL_VAR;
 

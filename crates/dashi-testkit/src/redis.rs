@@ -23,12 +23,15 @@ const PORT_ATTEMPTS: usize = 8;
 /// Lines of the server log quoted in error messages.
 const LOG_LINES: usize = 30;
 
-/// A Redis server this process owns, listening on 127.0.0.1 at [`RedisServer::port`].
+/// A Redis server this process owns, listening on 127.0.0.1 at [`RedisServer::port`] (and with
+/// TLS at [`RedisServer::tls_url`] when started by [`RedisServer::start_tls`]).
 ///
 /// Dropping it kills the server and removes its folder.
 #[derive(Debug)]
 pub struct RedisServer {
     port: u16,
+    password: Option<String>,
+    tls_port: Option<u16>,
     server: Option<Child>,
     watchdog: Option<Watchdog>,
     /// Removed on drop, after the server is gone; keep it the last field.
@@ -41,23 +44,55 @@ impl RedisServer {
     /// Fails with a message naming the Debian package when Redis is not installed, and with the
     /// server log's tail when it does not come up.
     pub async fn start() -> anyhow::Result<RedisServer> {
+        RedisServer::start_with(None).await
+    }
+
+    /// Starts `redis-server` as managed services run it: a password, and TLS on a second port
+    /// with a certificate for `localhost` signed by a CA of its own ([`RedisServer::ca_file`];
+    /// clients trust it through `SSL_CERT_FILE`). The plain port stays open, with the same
+    /// password, for tests to look inside. Needs the `openssl` command.
+    pub async fn start_tls(password: &str) -> anyhow::Result<RedisServer> {
+        RedisServer::start_with(Some(password)).await
+    }
+
+    async fn start_with(password: Option<&str>) -> anyhow::Result<RedisServer> {
         let program = find_redis_server()?;
         let dir = tempfile::Builder::new()
             .prefix("dashi-redis-")
             .tempdir()
             .context("creating a temporary folder for Redis")?;
+        if password.is_some() {
+            make_certificates(dir.path())?;
+        }
         let log_path = dir.path().join("redis.log");
         let mut attempt = 0;
         loop {
             attempt += 1;
             let port = process::free_port().context("finding a free port for Redis")?;
+            let tls_port = match password {
+                Some(_) => Some(process::free_port().context("finding a free port for Redis TLS")?),
+                None => None,
+            };
             let log_offset = process::file_len(&log_path);
             let log =
                 fs::OpenOptions::new().create(true).append(true).open(&log_path).context("opening the Redis log")?;
             let log_for_stderr = log.try_clone().context("opening the Redis log")?;
-            let mut server = Command::new(&program)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            let mut command = Command::new(&program);
+            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]).args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ]);
+            if let (Some(password), Some(tls_port)) = (password, tls_port) {
+                command
+                    .args(["--requirepass", password, "--tls-port", &tls_port.to_string()])
+                    .args(["--tls-cert-file", "server.pem", "--tls-key-file", "server.key"])
+                    .args(["--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"]);
+            }
+            let mut server = command
                 .arg("--dir")
                 .arg(dir.path())
                 .current_dir(dir.path())
@@ -89,9 +124,16 @@ impl RedisServer {
                     }
                     bail!("redis-server exited during start-up ({status}); log:\n{log}");
                 }
-                let last_error = match ping(port).await {
+                let last_error = match ping(port, password).await {
                     Ok(()) => {
-                        return Ok(RedisServer { port, server: Some(server), watchdog: Some(watchdog), _dir: dir });
+                        return Ok(RedisServer {
+                            port,
+                            password: password.map(str::to_owned),
+                            tls_port,
+                            server: Some(server),
+                            watchdog: Some(watchdog),
+                            _dir: dir,
+                        });
                     }
                     Err(error) => format!("{error:#}"),
                 };
@@ -110,9 +152,33 @@ impl RedisServer {
         }
     }
 
-    /// `redis://127.0.0.1:<port>/0`.
+    /// `redis://127.0.0.1:<port>/0` (with the password, if any).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}/0", self.port),
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+        }
+    }
+
+    /// `rediss://:<password>@localhost:<tls port>/0` of a server from [`RedisServer::start_tls`].
+    pub fn tls_url(&self) -> Option<String> {
+        let (password, port) = (self.password.as_ref()?, self.tls_port?);
+        Some(format!("rediss://:{password}@localhost:{port}/0"))
+    }
+
+    /// The CA certificate that signed the TLS port's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self._dir.path().join("ca.pem")
+    }
+
+    /// Whether `key` exists, asked on the plain port.
+    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        let reply = exchange(self.port, self.password.as_deref(), format!("EXISTS {key}\r\n").as_bytes()).await?;
+        match reply.as_slice() {
+            b":1\r\n" => Ok(true),
+            b":0\r\n" => Ok(false),
+            other => bail!("unexpected reply to EXISTS {:?}", String::from_utf8_lossy(other)),
+        }
     }
 
     /// The TCP port on 127.0.0.1.
@@ -123,7 +189,7 @@ impl RedisServer {
     /// Sends `FLUSHALL`: Redis forgets every key, as after a restart without persistence or a
     /// move to a new empty managed instance.
     pub async fn flush_all(&self) -> anyhow::Result<()> {
-        let reply = exchange(self.port, b"FLUSHALL\r\n").await?;
+        let reply = exchange(self.port, self.password.as_deref(), b"FLUSHALL\r\n").await?;
         if reply != b"+OK\r\n" {
             bail!("unexpected reply to FLUSHALL {:?}", String::from_utf8_lossy(&reply));
         }
@@ -150,18 +216,27 @@ impl Drop for RedisServer {
 }
 
 /// Sends `PING` over a plain TCP connection and expects `+PONG`.
-async fn ping(port: u16) -> anyhow::Result<()> {
-    let reply = exchange(port, b"PING\r\n").await?;
+async fn ping(port: u16, password: Option<&str>) -> anyhow::Result<()> {
+    let reply = exchange(port, password, b"PING\r\n").await?;
     if reply != b"+PONG\r\n" {
         bail!("unexpected reply {:?}", String::from_utf8_lossy(&reply));
     }
     Ok(())
 }
 
-/// Sends one inline command over a fresh TCP connection and returns its one-line reply.
-async fn exchange(port: u16, command: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// Sends one inline command over a fresh TCP connection (after `AUTH` when there is a password)
+/// and returns its one-line reply.
+async fn exchange(port: u16, password: Option<&str>, command: &[u8]) -> anyhow::Result<Vec<u8>> {
     let talk = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        if let Some(password) = password {
+            stream.write_all(format!("AUTH {password}\r\n").as_bytes()).await?;
+            let mut ok = [0_u8; 5];
+            stream.read_exact(&mut ok).await?;
+            if &ok != b"+OK\r\n" {
+                bail!("AUTH was refused: {:?}", String::from_utf8_lossy(&ok));
+            }
+        }
         stream.write_all(command).await?;
         let mut reply = Vec::new();
         let mut buffer = [0_u8; 64];
@@ -175,6 +250,54 @@ async fn exchange(port: u16, command: &[u8]) -> anyhow::Result<Vec<u8>> {
         Ok(reply)
     };
     tokio::time::timeout(Duration::from_secs(2), talk).await.context("no reply from Redis within 2 s")?
+}
+
+/// Writes `ca.pem`, and `server.pem` with `server.key` for `localhost` and 127.0.0.1 signed by it.
+fn make_certificates(dir: &Path) -> anyhow::Result<()> {
+    let openssl = |args: &[&str]| -> anyhow::Result<()> {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("running openssl (install the Debian package `openssl`)")?;
+        if !output.status.success() {
+            bail!("openssl {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    };
+    fs::write(dir.join("server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").context("writing server.ext")?;
+    let ca = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dashi test CA"];
+    openssl(&[&ca[..], &["-keyout", "ca.key", "-out", "ca.pem"]].concat())?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ])?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ])
 }
 
 /// The `redis-server` program: the first one on `PATH`, else Debian's.

@@ -42,9 +42,12 @@ struct LedgerJob {
 
 impl Fleet {
     async fn start() -> Fleet {
+        Fleet::start_on(RedisServer::start().await.expect("start Redis")).await
+    }
+
+    async fn start_on(redis: RedisServer) -> Fleet {
         let metadata = TestDb::postgres().await;
         let warehouse = TestDb::postgres().await;
-        let redis = RedisServer::start().await.expect("start Redis");
         let data_dir = tempfile::tempdir().expect("temp dir");
         let ledger = PgPool::connect(&metadata.url).await.expect("connect to the metadata database");
         let (status, _, stderr) = finish(fleet_command(data_dir.path(), &metadata, &redis, &["migrate"])).await;
@@ -142,14 +145,15 @@ impl Fleet {
     }
 }
 
-/// `dashi <args>` on a fleet's database and Redis.
+/// `dashi <args>` on a fleet's database and Redis (over TLS when the Redis has a TLS port, with
+/// its CA trusted as an operator would trust a private one).
 fn fleet_command(data_dir: &std::path::Path, metadata: &TestDb, redis: &RedisServer, args: &[&str]) -> Command {
     let mut command = dashi(data_dir);
-    command
-        .env("DASHI_DATABASE_URL", &metadata.url)
-        .env("DASHI_REDIS_URL", redis.url())
-        .env("DASHI_SECRET_KEY", SECRET)
-        .args(args);
+    command.env("DASHI_DATABASE_URL", &metadata.url).env("DASHI_SECRET_KEY", SECRET).args(args);
+    match redis.tls_url() {
+        Some(url) => command.env("DASHI_REDIS_URL", url).env("SSL_CERT_FILE", redis.ca_file()),
+        None => command.env("DASHI_REDIS_URL", redis.url()),
+    };
     command
 }
 
@@ -300,4 +304,19 @@ async fn a_busy_data_source_does_not_hold_up_another() {
         assert!(status < 300, "cancel {id}: {status}");
     }
     assert!(worker.terminate().await.success());
+}
+
+/// Managed Redis: `rediss://` with a password. The server and the worker reach Redis only over
+/// TLS, and a query goes through it.
+#[tokio::test]
+async fn a_tls_redis_with_a_password_carries_the_jobs() {
+    let redis = RedisServer::start_tls("s3cret-pass").await.expect("start Redis with TLS");
+    let fleet = Fleet::start_on(redis).await;
+    let source = fleet.data_source("warehouse", None).await;
+    let _worker = fleet.worker(2, &[]).await;
+    let id = fleet.run(source, "SELECT 'over tls' AS label").await;
+    let done = fleet.wait_job(&id, Duration::from_secs(15), is_finished).await;
+    assert_eq!(done.state, "succeeded", "{done:?}");
+    // The worker made its consumer group (and with it the stream) over TLS.
+    assert!(fleet.redis.exists("dashi:q:adhoc").await.expect("ask Redis"), "the queue's stream exists");
 }
