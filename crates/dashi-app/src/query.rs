@@ -280,7 +280,7 @@ impl App {
         let applied = match Parameters::from_query_options(&Value::Object(options.clone())) {
             Ok(parameters) => {
                 // Dropdown defaults are checked against their query's values, as a run checks them.
-                let dropdowns = self.dropdowns_for(actor, &parameters).await?;
+                let dropdowns = self.dropdowns_for(actor.org_id(), &parameters).await?;
                 with_defaults(text, &parameters, &dropdowns)
             }
             Err(_) => None,

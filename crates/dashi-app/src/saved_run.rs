@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dashi_core::{DropdownValues, Fault, Parameters, ParameterType, Permission};
+use dashi_core::{DropdownValues, Fault, OrgId, Parameters, ParameterType, Permission};
 use dashi_results::{PageRequest, Storage};
 use dashi_store::{Query, QueryId, QueryResult};
 use serde_json::{Map, Value};
@@ -71,7 +71,7 @@ impl App {
             ));
         }
         let parameters = Parameters::from_query_options(&Value::Object(query.options.clone())).map_err(parameter_error)?;
-        let dropdowns = self.dropdowns_for(actor, &parameters).await?;
+        let dropdowns = self.dropdowns_for(actor.org_id(), &parameters).await?;
         let auto_limit = request
             .apply_auto_limit
             .unwrap_or_else(|| query.options.get("apply_auto_limit").and_then(Value::as_bool).unwrap_or(false));
@@ -97,14 +97,14 @@ impl App {
     }
 
     /// Allowed values of each query-based dropdown parameter.
-    pub(crate) async fn dropdowns_for(&self, actor: &Actor, parameters: &Parameters) -> Result<BTreeMap<String, DropdownValues>> {
+    pub(crate) async fn dropdowns_for(&self, org: OrgId, parameters: &Parameters) -> Result<BTreeMap<String, DropdownValues>> {
         let mut dropdowns = BTreeMap::new();
         for definition in parameters.definitions() {
             if definition.kind != ParameterType::Query {
                 continue;
             }
             let Some(dropdown_id) = definition.dropdown_query_id() else { continue };
-            let values = match dashi_store::query_by_id(&self.store, actor.org_id(), QueryId(dropdown_id)).await? {
+            let values = match dashi_store::query_by_id(&self.store, org, QueryId(dropdown_id)).await? {
                 Some(source) if source.data_source_id.is_some() => DropdownValues::Values(
                     self.dropdown_options_of(&source).await?.into_iter().map(|option| option.value).collect(),
                 ),

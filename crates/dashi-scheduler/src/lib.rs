@@ -1,4 +1,4 @@
-//! The scheduler role: decides what is due (refreshes, alert checks, housekeeping) and enqueues it.
+//! The scheduler role: decides what is due (refreshes, housekeeping) and enqueues it.
 //!
 //! Any number of schedulers may run; one leads. Leadership is the `scheduler` lease in the
 //! metadata database ([`dashi_store::acquire_or_renew_lease`]): each tick a [`Scheduler`] renews
@@ -6,27 +6,29 @@
 //! steps down the moment a renewal fails. On a graceful stop the leader releases the lease so a
 //! standby takes over within one tick instead of one TTL.
 //!
-//! Today this is the role's frame: presence, leadership and health. The work a leader does each
-//! tick (due refreshes, alert checks, cleanup) arrives with the queue crate and plugs into
-//! `Scheduler::lead`.
+//! The leader's tick: `refresh.rs` enqueues due scheduled refreshes (exactly once per due run,
+//! through the ledger's run keys), `maintenance.rs` the periodic housekeeping. Neither needs the
+//! lease for safety: the lease only keeps the work in one place; run keys keep it single.
 
-use std::time::Duration;
+mod maintenance;
+mod refresh;
+
+pub use maintenance::{MaintenanceSettings, STALE_AFTER, clear_expired_schedules, reconcile};
+pub use refresh::{RefreshCounts, refresh_due};
+
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use dashi_core::{CLEANUP_RESULTS_JOB, CleanupResultsPayload, Queue};
-use dashi_store::{NewJob, Presence, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, Store};
+use dashi_app::App;
+use dashi_store::{Presence, ProcessHealth, ProcessRole, STORE_CALL_LIMIT, Store};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
 
-/// The name of the lease that elects the active scheduler.
-pub const LEASE_NAME: &str = "scheduler";
+use crate::maintenance::Maintenance;
 
-/// How long a process row may stay silent before the leader deletes it: long enough for
-/// `dashi status` to show a crashed process for a while.
-const DEAD_PROCESS_RETENTION: Duration = Duration::from_secs(3600);
-/// How often the leader enqueues the results cleanup (Redash's period).
-const CLEANUP_EVERY: Duration = Duration::from_secs(300);
+/// The name of the lease that elects the active scheduler.
+pub const LEASE_NAME: &str = dashi_app::SCHEDULER_LEASE;
 
 /// What a scheduler needs to know; built by the binary from the settings.
 #[derive(Debug, Clone)]
@@ -38,15 +40,26 @@ pub struct SchedulerSettings {
     /// How long a lease lasts without renewal; a standby takes over at most this long after the
     /// leader dies without releasing it. Must be a few ticks long.
     pub lease_ttl: Duration,
+    /// Whether scheduled refreshes run (Redash's `FEATURE_DISABLE_REFRESH_QUERIES` turns them off).
+    pub refresh_enabled: bool,
+    pub maintenance: MaintenanceSettings,
 }
 
 impl SchedulerSettings {
     /// A 5-second tick and a 15-second lease: a leader may miss two renewals before it loses.
     pub fn new(hostname: impl Into<String>) -> SchedulerSettings {
+        SchedulerSettings::with_lease_ttl(hostname, Duration::from_secs(15))
+    }
+
+    /// A lease of `lease_ttl` (at least 3 s), renewed every third of it.
+    pub fn with_lease_ttl(hostname: impl Into<String>, lease_ttl: Duration) -> SchedulerSettings {
+        let lease_ttl = lease_ttl.max(Duration::from_secs(3));
         SchedulerSettings {
             hostname: hostname.into(),
-            tick_interval: Duration::from_secs(5),
-            lease_ttl: Duration::from_secs(15),
+            tick_interval: lease_ttl / 3,
+            lease_ttl,
+            refresh_enabled: true,
+            maintenance: MaintenanceSettings::default(),
         }
     }
 }
@@ -57,23 +70,31 @@ pub struct SchedulerHealth {
     pub process: ProcessHealth,
     /// Whether this scheduler holds a live lease.
     pub leader: bool,
+    /// How long the leader's last tick of work took, in milliseconds.
+    pub last_tick_ms: Option<u64>,
 }
 
 /// A scheduler process (or the scheduler part of `dashi all`).
 pub struct Scheduler {
     settings: SchedulerSettings,
+    app: App,
     store: Store,
     presence: Presence,
     /// The lease's fence while this scheduler leads.
     leadership: Option<i64>,
     leader: watch::Sender<bool>,
+    last_tick_ms: watch::Sender<Option<u64>>,
+    maintenance: Maintenance,
 }
 
 impl Scheduler {
-    pub fn new(store: Store, settings: SchedulerSettings) -> Scheduler {
+    pub fn new(app: App, settings: SchedulerSettings) -> Scheduler {
+        let store = app.store().clone();
         let presence = Presence::new(store.clone(), ProcessRole::Scheduler, &settings.hostname, Vec::new());
         let (leader, _) = watch::channel(false);
-        Scheduler { settings, store, presence, leadership: None, leader }
+        let (last_tick_ms, _) = watch::channel(None);
+        let maintenance = Maintenance::new(settings.maintenance.clone());
+        Scheduler { settings, app, store, presence, leadership: None, leader, last_tick_ms, maintenance }
     }
 
     /// This scheduler's process id, which is also its name as lease holder.
@@ -83,7 +104,11 @@ impl Scheduler {
 
     /// Follows this scheduler's health; the binary serves it on `/health`.
     pub fn health(&self) -> HealthWatch {
-        HealthWatch { process: self.presence.health(), leader: self.leader.subscribe() }
+        HealthWatch {
+            process: self.presence.health(),
+            leader: self.leader.subscribe(),
+            last_tick_ms: self.last_tick_ms.subscribe(),
+        }
     }
 
     /// Runs until `shutdown` fires, then finishes the current tick, releases the lease if it
@@ -156,46 +181,25 @@ impl Scheduler {
         self.leader.send_replace(self.leadership.is_some());
     }
 
-    /// The leader's work for one tick. Today: forget processes that have been silent for long.
-    async fn lead(&self) {
-        self.enqueue_cleanup().await;
-        let cutoff = Utc::now() - chrono::Duration::from_std(DEAD_PROCESS_RETENTION).unwrap_or(chrono::Duration::zero());
-        match tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::prune_dead_processes(&self.store, cutoff)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(pruned)) => info!(pruned, "removed rows of processes silent for over an hour"),
-            Ok(Err(error)) => warn!(error = %error, "could not prune silent processes"),
-            Err(_) => warn!("pruning silent processes timed out"),
-        }
-    }
-
-    /// Enqueues the results cleanup once per slot. The run key names the slot, so a second
-    /// scheduler, or this one after a restart, cannot enqueue the same cleanup twice.
-    async fn enqueue_cleanup(&self) {
+    /// The leader's work for one tick: due refreshes, then housekeeping. A tick that overruns
+    /// the lease would let a standby lead too; run keys keep that harmless, and the next renewal
+    /// then settles who leads.
+    async fn lead(&mut self) {
+        let started = Instant::now();
         let now = Utc::now();
-        let slot = now.timestamp() - now.timestamp().rem_euclid(CLEANUP_EVERY.as_secs() as i64);
-        let payload = CleanupResultsPayload { max_age_days: 7, batch: 100 };
-        let job = NewJob {
-            org_id: None,
-            queue: Queue::Maintenance.as_str().into(),
-            kind: CLEANUP_RESULTS_JOB.into(),
-            payload: serde_json::to_value(&payload).expect("a plain struct always serialises"),
-            data_source_id: None,
-            query_id: None,
-            query_hash: None,
-            dedupe_key: None,
-            run_key: Some(format!("maintenance:{CLEANUP_RESULTS_JOB}:{slot}")),
-            max_attempts: 1,
-            run_after: now,
-        };
-        match tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::enqueue(&self.store, &job, now)).await {
-            Ok(Ok(enqueued)) if enqueued.created => info!(job.id = %enqueued.job.id, "results cleanup enqueued"),
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => warn!(error = %error, "could not enqueue the results cleanup"),
-            Err(_) => warn!("enqueueing the results cleanup timed out"),
+        if self.settings.refresh_enabled {
+            match refresh_due(&self.app, now).await {
+                Ok(counts) if counts == RefreshCounts::default() => {}
+                Ok(counts) => debug!(?counts, "scheduled refreshes"),
+                Err(error) => warn!(error = %error, "could not read the due schedules"),
+            }
         }
-        if let Ok(Err(error)) = tokio::time::timeout(STORE_CALL_LIMIT, dashi_store::prune_sessions(&self.store, now)).await {
-            warn!(error = %error, "could not remove expired sessions");
+        self.maintenance.run(&self.app, now).await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if started.elapsed() > self.settings.tick_interval {
+            warn!(elapsed_ms, "the scheduler's tick took longer than its interval");
         }
+        self.last_tick_ms.send_replace(Some(elapsed_ms));
     }
 
     async fn step_down_gracefully(&mut self) {
@@ -215,11 +219,16 @@ impl Scheduler {
 pub struct HealthWatch {
     process: watch::Receiver<ProcessHealth>,
     leader: watch::Receiver<bool>,
+    last_tick_ms: watch::Receiver<Option<u64>>,
 }
 
 impl HealthWatch {
     /// The health right now.
     pub fn current(&self) -> SchedulerHealth {
-        SchedulerHealth { process: self.process.borrow().clone(), leader: *self.leader.borrow() }
+        SchedulerHealth {
+            process: self.process.borrow().clone(),
+            leader: *self.leader.borrow(),
+            last_tick_ms: *self.last_tick_ms.borrow(),
+        }
     }
 }

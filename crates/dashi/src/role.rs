@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use dashi_api::AppState;
 use dashi_config::Settings;
-use dashi_scheduler::Scheduler;
+use dashi_scheduler::{Scheduler, SchedulerHealth};
 use dashi_worker::Worker;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -44,15 +44,31 @@ pub(crate) async fn all(settings: Settings, shutdown: CancellationToken) -> anyh
     let needs_setup = app.needs_setup().await.context("cannot read the organizations")?;
 
     let mut tasks = Tasks::new();
-    let state = AppState::new(app, wiring::api_settings(&settings));
+    let state = AppState::new(app.clone(), wiring::api_settings(&settings));
     tasks.spawn(serve(listener, state, shutdown.child_token()));
     let worker = Worker::new(store.clone(), wiring::worker_settings(&settings), wiring::execution(&settings, &secrets, dispatcher, results));
+    let worker_health = worker.health();
     let worker_token = shutdown.child_token();
     tasks.spawn(async move {
         worker.run(worker_token).await;
         Ok(())
     });
-    let scheduler = Scheduler::new(store.clone(), wiring::scheduler_settings());
+    let scheduler = Scheduler::new(app, wiring::scheduler_settings(&settings));
+    if let Some(address) = settings.health_bind {
+        let listener = health::bind(address).await?;
+        let (worker_watch, scheduler_watch) = (worker_health, scheduler.health());
+        let report: health::Report = Arc::new(move || {
+            let worker = worker_watch.borrow().clone();
+            let scheduler = scheduler_watch.current();
+            let body = json!({
+                "role": "all",
+                "worker": health::process_json(&worker),
+                "scheduler": scheduler_json(&scheduler),
+            });
+            (worker.heartbeat_ok && scheduler.process.heartbeat_ok, body)
+        });
+        tasks.spawn(health::serve(listener, report, shutdown.child_token()));
+    }
     let scheduler_token = shutdown.child_token();
     tasks.spawn(async move {
         scheduler.run(scheduler_token).await;
@@ -113,17 +129,20 @@ pub(crate) async fn worker(settings: Settings, shutdown: CancellationToken) -> a
 
 /// A scheduler, with its health listener when `DASHI_HEALTH_BIND` is set.
 pub(crate) async fn scheduler(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // The scheduler builds scheduled runs as the server does (parameters, dropdown values from
+    // results), so it needs the same key, dispatcher and results store.
+    let secrets = settings.secrets()?;
     let store = wiring::open_store(&settings, Migrations::ApplyIfEmbedded).await?;
-    let scheduler = Scheduler::new(store.clone(), wiring::scheduler_settings());
+    let results = wiring::results_store(&settings)?;
+    let app = wiring::app(store.clone(), &settings, &secrets, wiring::dispatcher(&settings, &store)?, results);
+    let scheduler = Scheduler::new(app, wiring::scheduler_settings(&settings));
     let mut tasks = Tasks::new();
     if let Some(address) = settings.health_bind {
         let listener = health::bind(address).await?;
         let watch = scheduler.health();
         let report: health::Report = Arc::new(move || {
             let current = watch.current();
-            let mut body = health::process_json(&current.process);
-            body.insert("leader".into(), json!(current.leader));
-            (current.process.heartbeat_ok, Value::Object(body))
+            (current.process.heartbeat_ok, Value::Object(scheduler_json(&current)))
         });
         tasks.spawn(health::serve(listener, report, shutdown.child_token()));
     }
@@ -135,6 +154,14 @@ pub(crate) async fn scheduler(settings: Settings, shutdown: CancellationToken) -
     let outcome = supervise(tasks, &shutdown).await;
     store.close().await;
     outcome
+}
+
+/// A scheduler's `/health` body: its process, whether it leads, its last tick's duration.
+fn scheduler_json(health: &SchedulerHealth) -> serde_json::Map<String, Value> {
+    let mut body = health::process_json(&health.process);
+    body.insert("leader".into(), json!(health.leader));
+    body.insert("last_tick_ms".into(), json!(health.last_tick_ms));
+    body
 }
 
 async fn bind_server(address: SocketAddr) -> anyhow::Result<TcpListener> {

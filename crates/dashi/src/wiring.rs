@@ -5,12 +5,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use dashi_api::ApiSettings;
 use dashi_app::{App, AppSettings, FormatDefaults};
 use dashi_config::{Secrets, Settings};
-use dashi_scheduler::SchedulerSettings;
+use dashi_scheduler::{MaintenanceSettings, SchedulerSettings};
 use dashi_store::{Store, StoreSettings};
 use dashi_core::OptionsCipher;
 use dashi_queue::{Dispatcher, InProcessDispatcher, RedisDispatcher};
@@ -161,6 +162,7 @@ pub(crate) fn api_settings(settings: &Settings) -> ApiSettings {
         login_throttle_count: settings.throttle_login_pattern.count,
         login_throttle_period: settings.throttle_login_pattern.period,
         max_body_bytes: settings.max_body_bytes,
+        metrics_token: settings.metrics_token.as_ref().map(|token| token.expose().to_owned()),
         ..ApiSettings::default()
     }
 }
@@ -169,8 +171,16 @@ pub(crate) fn worker_settings(settings: &Settings) -> WorkerSettings {
     WorkerSettings::new(settings.worker_queues.clone(), settings.worker_concurrency(), hostname())
 }
 
-pub(crate) fn scheduler_settings() -> SchedulerSettings {
-    SchedulerSettings::new(hostname())
+pub(crate) fn scheduler_settings(settings: &Settings) -> SchedulerSettings {
+    let days = |days: u64| (days > 0).then_some(days);
+    let mut scheduler = SchedulerSettings::with_lease_ttl(hostname(), settings.scheduler_lease_ttl);
+    scheduler.refresh_enabled = !settings.feature_disable_refresh_queries;
+    scheduler.maintenance = MaintenanceSettings {
+        schema_refresh_every: days(settings.schemas_refresh_schedule).map(|minutes| Duration::from_secs(minutes * 60)),
+        events_retention_days: days(settings.events_retention_days),
+        job_retention: days(settings.job_retention_days).map(|days| Duration::from_secs(days * 86_400)),
+    };
+    scheduler
 }
 
 /// This machine's name, for process ids; `localhost` if the system will not say.
