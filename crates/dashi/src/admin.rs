@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use dashi_app::App;
 use dashi_config::{SPECS, Settings};
-use dashi_store::{Lease, Process, Store};
+use dashi_store::{Backlog, Backlogs, Lease, Process, Store};
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -54,7 +54,7 @@ pub(crate) fn print_settings(settings: &Settings, markdown: bool) -> anyhow::Res
     Ok(())
 }
 
-/// `dashi status`: processes, the scheduler leader and database reachability. Exits non-zero
+/// `dashi status`: processes, the scheduler leader, queue backlogs and database reachability. Exits non-zero
 /// when the database cannot be read.
 pub(crate) async fn status(settings: &Settings, as_json: bool) -> anyhow::Result<()> {
     let url = settings.database_url();
@@ -63,21 +63,24 @@ pub(crate) async fn status(settings: &Settings, as_json: bool) -> anyhow::Result
     let mut out = std::io::stdout().lock();
     if as_json {
         let report = match &observed {
-            Ok((processes, lease)) => json!({
+            Ok((processes, lease, backlogs)) => json!({
                 "database": {"url": url.to_string(), "reachable": true, "error": null},
                 "scheduler_lease": lease.as_ref().map(|lease| lease_json(lease, now)),
                 "processes": processes.iter().map(|process| process_json(process, now)).collect::<Vec<_>>(),
+                "queues": backlogs.queues.iter().map(|(queue, backlog)| (queue.clone(), backlog_json(backlog, now)))
+                    .collect::<serde_json::Map<_, _>>(),
             }),
             Err(error) => json!({
                 "database": {"url": url.to_string(), "reachable": false, "error": format!("{error:#}")},
                 "scheduler_lease": null,
                 "processes": [],
+                "queues": {},
             }),
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         match &observed {
-            Ok((processes, lease)) => {
+            Ok((processes, lease, backlogs)) => {
                 writeln!(out, "database   {url}: reachable")?;
                 match lease {
                     Some(lease) if lease.is_live(now) => writeln!(
@@ -102,6 +105,13 @@ pub(crate) async fn status(settings: &Settings, as_json: bool) -> anyhow::Result
                         process.role, process.id, process.pid, process.hostname
                     )?;
                 }
+                writeln!(out, "queues     {}", if backlogs.queues.is_empty() { "empty" } else { "" })?;
+                for (queue, backlog) in &backlogs.queues {
+                    let oldest = backlog
+                        .oldest_queued_at
+                        .map_or_else(String::new, |at| format!(", oldest waiting {} s", seconds_since(at, now)));
+                    writeln!(out, "  {queue:<13}  {} queued, {} running{oldest}", backlog.queued, backlog.running)?;
+                }
             }
             Err(error) => writeln!(out, "database   {url}: unreachable ({error:#})")?,
         }
@@ -110,18 +120,21 @@ pub(crate) async fn status(settings: &Settings, as_json: bool) -> anyhow::Result
     observed.map(drop)
 }
 
-async fn observe(settings: &Settings) -> anyhow::Result<(Vec<Process>, Option<Lease>)> {
+type Observed = (Vec<Process>, Option<Lease>, Backlogs);
+
+async fn observe(settings: &Settings) -> anyhow::Result<Observed> {
     let store = wiring::open_store(settings, Migrations::Skip).await?;
     let observed = read_status(&store).await;
     store.close().await;
     observed
 }
 
-async fn read_status(store: &Store) -> anyhow::Result<(Vec<Process>, Option<Lease>)> {
+async fn read_status(store: &Store) -> anyhow::Result<Observed> {
     store.ping().await.context("the database does not answer")?;
     let processes = dashi_store::list_processes(store).await.context("cannot list processes")?;
     let lease = dashi_store::lease_holder(store, dashi_scheduler::LEASE_NAME).await.context("cannot read the lease")?;
-    Ok((processes, lease))
+    let backlogs = dashi_store::backlogs(store).await.context("cannot read the job ledger")?;
+    Ok((processes, lease, backlogs))
 }
 
 fn seconds_since(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -140,6 +153,14 @@ fn process_json(process: &Process, now: DateTime<Utc>) -> Value {
         "last_heartbeat_at": process.heartbeat_at.to_rfc3339(),
         "seconds_since_heartbeat": age,
         "alive": age <= SILENT_AFTER_SECS,
+    })
+}
+
+fn backlog_json(backlog: &Backlog, now: DateTime<Utc>) -> Value {
+    json!({
+        "queued": backlog.queued,
+        "running": backlog.running,
+        "oldest_queued_seconds": backlog.oldest_queued_at.map(|at| seconds_since(at, now)),
     })
 }
 

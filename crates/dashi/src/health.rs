@@ -1,6 +1,8 @@
-//! Health over HTTP for the background roles: `GET /ping` answers `PONG.` and `GET /health` the
-//! role's state as JSON, with 503 while its heartbeat cannot be written. Served only when
-//! `DASHI_HEALTH_BIND` is set; the server role has its own `/ping`.
+//! Health over HTTP for the roles without an API listener, and for `dashi all`: `GET /ping`
+//! answers `PONG.` and `GET /health` the role's state as JSON, with 503 while a heartbeat cannot
+//! be written (the metadata database is unreachable), so a load balancer or a container health
+//! check can act on it. Served only when `DASHI_HEALTH_BIND` is set; `dashi server` answers
+//! `/ping` on its own address.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
