@@ -66,8 +66,8 @@ pub use job::{
 pub use lease::{Lease, acquire_or_renew_lease, lease_holder, release_lease};
 pub use org::{FirstOrg, Org, count_orgs, create_org_with_admin, org_by_id, org_by_slug, update_org_settings};
 pub use outbox::{
-    AlertTransition, Delivery, NewNotification, OutboxRow, apply_alert_transition, outbox_of_alert, outbox_row,
-    pending_outbox_ids, record_delivery,
+    AlertTransition, Delivery, NewNotification, OutboxRow, apply_alert_transition, notification_jobs_in_flight, outbox_of_alert,
+    outbox_row, pending_outbox_ids, record_delivery,
 };
 pub use page::{Page, PageRequest};
 pub use process::{

@@ -248,3 +248,16 @@ pub async fn record_delivery(
         Ok(true)
     })
 }
+
+/// Jobs of the notifications queue not finished yet (queued, waiting for a retry, or running):
+/// zero means every check and delivery so far has ended.
+pub async fn notification_jobs_in_flight(store: &Store) -> Result<i64> {
+    let count = on_pool!(store.writer(), |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs WHERE queue = 'notifications' AND state IN ('queued', 'running')",
+        )
+        .fetch_one(pool)
+        .await
+    })?;
+    Ok(count)
+}

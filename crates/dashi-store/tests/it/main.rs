@@ -1,6 +1,7 @@
 //! dashi-store's integration tests: one binary, a module per topic, on real PostgreSQL and SQLite.
 
 mod dashboard;
+mod event;
 mod job;
 mod lease;
 mod process;
