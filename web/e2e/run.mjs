@@ -186,6 +186,27 @@ async function main() {
       await until('the saved result after reload', async () => (await page.getByTestId('row-count').textContent())?.includes('4 rows'));
     });
 
+    await test('the embed code shows the visualization with the query key and no session', async () => {
+      await page.getByText('Share').click();
+      const embed = await page.getByLabel('Embed code').inputValue();
+      const source = embed.match(/src="([^"]+)"/)?.[1];
+      expect(source?.includes('/embed/query/') && source.includes('api_key='), `no embed link in ${embed}`);
+      // A persistent context has one cookie jar: drop the session, then sign in again after.
+      await context.clearCookies();
+      const viewer = await context.newPage();
+      await viewer.goto(source);
+      await viewer.getByRole('heading', { name: 'Squares' }).waitFor();
+      await viewer.locator('canvas, table').first().waitFor();
+      await viewer.screenshot({ path: join(artifacts, 'embed-light.png') });
+      await viewer.close();
+      await page.goto('/queries');
+      await page.getByRole('heading', { name: 'Log in to Dashi' }).waitFor();
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('e2e-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Queries', exact: true }).waitFor();
+    });
+
     await test('the queries list finds the saved query', async () => {
       await page.goto('/queries');
       await page.getByRole('searchbox', { name: 'Search queries' }).last().fill('Squares');

@@ -11,6 +11,7 @@ import { DataSourceEditPage, DataSourcesPage } from '../features/admin/DataSourc
 import { Layout } from './Layout';
 import { QueryPage } from './pages/QueryPage';
 import { EmptyState } from '../components/EmptyState';
+import { EmbedPage } from './pages/EmbedPage';
 
 /** Every failed request raises a toast with the server's message, unless its query is `silent`. */
 export function makeQueryClient(): QueryClient {
@@ -50,7 +51,11 @@ export function App(): React.JSX.Element {
   return (
     <QueryClientProvider client={queryClient}>
       <BrowserRouter>
-        <Gate />
+        <Routes>
+          {/* Embeds are read with the query's API key, outside the login gate. */}
+          <Route path="/embed/query/:queryId/visualization/:id" element={<EmbedPage />} />
+          <Route path="*" element={<Gate />} />
+        </Routes>
       </BrowserRouter>
       <Toasts />
     </QueryClientProvider>

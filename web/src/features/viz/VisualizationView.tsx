@@ -1,15 +1,22 @@
-import { ChartView } from './ChartView';
+import { lazy, Suspense } from 'react';
 import { CounterView, type CounterOptions } from './CounterView';
 import { TableView, type TableOptions } from './TableView';
 import type { ChartOptions, Row } from './chart';
 import type { Visualization } from './api';
+
+// ECharts is most of the bundle: load it when the first chart is drawn, not with the app.
+const ChartView = lazy(async () => ({ default: (await import('./ChartView')).ChartView }));
 
 /** Draws any saved visualization from its Redash type and options blob. */
 export function VisualizationView({ visualization, rows, columns }: { visualization: Pick<Visualization, 'type' | 'name' | 'options'>; rows: Row[]; columns: string[] }): React.JSX.Element {
   const options = visualization.options as Record<string, unknown>;
   switch (visualization.type) {
     case 'CHART':
-      return <ChartView rows={rows} options={options as ChartOptions} />;
+      return (
+        <Suspense fallback={<p className="muted">Loading chart…</p>}>
+          <ChartView rows={rows} options={options as ChartOptions} />
+        </Suspense>
+      );
     case 'COUNTER':
       return <CounterView rows={rows} options={options as CounterOptions} name={visualization.name} />;
     case 'TABLE':
