@@ -1,6 +1,7 @@
 //! API tests: the router called without a socket, on both metadata backends.
 
 mod accounts;
+mod alerts;
 mod acl;
 mod dashboards;
 mod data_sources;
