@@ -2,6 +2,7 @@
 //! driven over HTTP and signals as an operator or a container platform would.
 
 mod account;
+mod drill_scheduler;
 mod drill_worker;
 mod migrate;
 mod role;
