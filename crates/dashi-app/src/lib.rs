@@ -9,6 +9,7 @@ mod actor;
 mod alert;
 mod auth;
 mod dashboard;
+mod dashboard_run;
 mod data_source;
 mod destination;
 mod error;
@@ -34,6 +35,7 @@ pub use dashboard::{
     DashboardDetails, DashboardInput, DashboardListRequest, DashboardRef, ListedDashboard, PublicDashboard, ShownVisualization,
     WidgetView,
 };
+pub use dashboard_run::{DashboardParameter, MappedParameter, WidgetRun};
 pub use object_key::KeyHolder;
 pub use visualization::{VISUALIZATION_TYPES, VisualizationInput};
 pub use widget::WidgetInput;

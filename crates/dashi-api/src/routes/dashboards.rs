@@ -1,5 +1,13 @@
 //! `/api/dashboards`: lists, one dashboard (by id, or by slug on Redash's legacy form), create,
 //! edit, archive, fork, stars, tags and public sharing; `GET /api/dashboards/public/<token>`.
+//!
+//! Ours, not Redash's (its web client computes these itself):
+//! - `GET /api/dashboards/<id>/parameters`: `{"parameters": [<Redash parameter definition> +
+//!   "mappings": [{widget_id, query_id, parameter}]]}`, the dashboard-level parameters in
+//!   `options.globalParamOrder` order, each named as the widgets map it.
+//! - `POST /api/dashboards/<id>/refresh` with `{"parameters": {<dashboard parameter>: value},
+//!   "max_age": n}` (default 0): runs every widget the caller may see, values mapped by name,
+//!   and answers `{"results": [{widget_id, query_id, job | query_result_id | error}]}`.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -13,8 +21,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Id, Json};
 use crate::state::AppState;
 use crate::wire::{
-    PageParams, dashboard_input, dashboard_json, dashboard_name, listed_dashboard_json, paginated,
-    public_dashboard_json, public_url,
+    PageParams, dashboard_input, dashboard_json, dashboard_name, dashboard_parameter_json, listed_dashboard_json,
+    paginated, public_dashboard_json, public_url, widget_run_json,
 };
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -28,6 +36,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/dashboards/{id}/fork", post(fork))
         .route("/api/dashboards/{id}/favorite", post(star).delete(unstar))
         .route("/api/dashboards/{id}/share", post(share).delete(unshare))
+        .route("/api/dashboards/{id}/parameters", get(parameters))
+        .route("/api/dashboards/{id}/refresh", post(refresh))
 }
 
 /// `q`, repeated `tags`, `order`, `page` and `page_size` from the query string.
@@ -164,4 +174,34 @@ async fn unshare(State(state): State<AppState>, Caller(actor): Caller, Id(id): I
 async fn public(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<axum::Json<Value>> {
     let public = state.app.public_dashboard(&token).await?;
     Ok(axum::Json(public_dashboard_json(&public)))
+}
+
+async fn parameters(State(state): State<AppState>, Caller(actor): Caller, Id(id): Id) -> ApiResult<axum::Json<Value>> {
+    let parameters = state.app.dashboard_parameters(&actor, DashboardId(id)).await?;
+    Ok(axum::Json(json!({"parameters": parameters.iter().map(dashboard_parameter_json).collect::<Vec<_>>()})))
+}
+
+/// `POST /api/dashboards/<id>/refresh`: `{"parameters": {…}, "max_age": n}`, both optional.
+async fn refresh(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Id(id): Id,
+    body: axum::body::Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|error| ApiError::bad_request(format!("Invalid JSON body: {error}")))?
+    };
+    let values = match body.get("parameters") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(values)) => values.clone(),
+        Some(_) => return Err(ApiError::bad_request("parameters must be a JSON object.")),
+    };
+    let max_age = match body.get("max_age") {
+        None | Some(Value::Null) => 0,
+        Some(value) => value.as_i64().ok_or_else(|| ApiError::bad_request("max_age must be an integer."))?,
+    };
+    let runs = state.app.refresh_dashboard(&actor, DashboardId(id), &values, max_age).await?;
+    Ok(axum::Json(json!({"results": runs.iter().map(widget_run_json).collect::<Vec<_>>()})))
 }

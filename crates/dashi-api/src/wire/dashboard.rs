@@ -2,8 +2,8 @@
 //! bodies clients send for them.
 
 use dashi_app::{
-    DashboardDetails, DashboardInput, GrantDetails, ListedDashboard, PublicDashboard, ShownVisualization,
-    VisualizationInput, WidgetInput, WidgetView,
+    DashboardDetails, DashboardInput, DashboardParameter, ExecuteOutcome, GrantDetails, ListedDashboard,
+    PublicDashboard, ShownVisualization, VisualizationInput, WidgetInput, WidgetRun, WidgetView,
 };
 use dashi_store::{Dashboard, User, Widget, slugify};
 use serde_json::{Map, Value, json};
@@ -223,6 +223,31 @@ pub(crate) fn embedded_visualization_json(shown: &ShownVisualization) -> Value {
         "description": shown.query.description,
         "options": shown.query.options,
     });
+    dict
+}
+
+/// One dashboard-level parameter: Redash's parameter definition under the dashboard's name for
+/// it, plus the widget parameters it feeds.
+pub(crate) fn dashboard_parameter_json(parameter: &DashboardParameter) -> Value {
+    let mut dict = serde_json::to_value(&parameter.definition).unwrap_or_else(|_| json!({}));
+    dict["name"] = json!(parameter.name);
+    dict["mappings"] = parameter
+        .mapped
+        .iter()
+        .map(|mapped| json!({"widget_id": mapped.widget_id.0, "query_id": mapped.query_id.0, "parameter": mapped.parameter}))
+        .collect();
+    dict
+}
+
+/// What refreshing one widget did: `{"job": …}`, a cached `query_result_id`, or an `error`.
+pub(crate) fn widget_run_json(run: &WidgetRun) -> Value {
+    let mut dict = json!({"widget_id": run.widget_id.0, "query_id": run.query_id.0});
+    match &run.outcome {
+        Ok(ExecuteOutcome::Cached(result)) => dict["query_result_id"] = json!(result.id),
+        // `job_json` is the whole `{"job": …}` envelope; keep its inside.
+        Ok(ExecuteOutcome::Job(status)) => dict["job"] = super::job_json(status)["job"].take(),
+        Err(message) => dict["error"] = json!(message),
+    }
     dict
 }
 

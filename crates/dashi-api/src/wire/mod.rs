@@ -16,8 +16,9 @@ pub(crate) use alert::{
     subscription_json,
 };
 pub(crate) use dashboard::{
-    acl_input, dashboard_input, dashboard_json, dashboard_name, embedded_visualization_json, grant_json, listed_dashboard_json,
-    public_dashboard_json, public_url, visualization_input, widget_input, widget_json, widget_update,
+    acl_input, dashboard_input, dashboard_json, dashboard_name, dashboard_parameter_json, embedded_visualization_json, grant_json,
+    listed_dashboard_json, public_dashboard_json, public_url, visualization_input, widget_input, widget_json, widget_run_json,
+    widget_update,
 };
 pub(crate) use data_source::{data_source_json, full_data_source_json, group_data_source_json, job_json, kind_json};
 pub(crate) use page::{PageParams, paginated};

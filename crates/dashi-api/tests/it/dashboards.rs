@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use dashi_testkit::TestDb;
 use serde_json::{Value, json};
 
-use crate::objects::{dashboard, finance, ok, other_member, query, user_only_in, widget_of};
+use crate::objects::{dashboard, finance, ok, other_member, query, quick, user_only_in, widget_of};
 use crate::support::{Env, Reply};
 
 fn names(reply: &Reply) -> Vec<String> {
@@ -208,5 +208,66 @@ dashi_testkit::backend_tests! {
             assert_eq!(reply.status, StatusCode::NOT_FOUND, "{target}");
         }
         assert_eq!(ok(&env, Method::GET, &path, &admin, None).await["name"], "Board", "nothing was changed");
+    }
+    async fn parameters_map_by_name_and_refresh_runs_every_widget(db: TestDb) {
+        let env = Env::start_with(db, quick()).await;
+        let member = env.member();
+        let source = env.data_source("Shop").await;
+        let text = |name: &str, default: &str| json!({"name": name, "title": name, "type": "text", "value": default});
+        // Declared in different orders, so a mapping by position would cross the values.
+        let sales = ok(&env, Method::POST, "/api/queries", &member, Some(json!({"data_source_id": source, "name": "Sales",
+            "query": "select '{{country}}' as c, '{{year}}' as y", "options": {"parameters": [text("country", "FR"), text("year", "2020")]}}))).await;
+        let stock = ok(&env, Method::POST, "/api/queries", &member, Some(json!({"data_source_id": source, "name": "Stock",
+            "query": "select '{{period}}' as p, '{{nation}}' as n, '{{unit}}' as u",
+            "options": {"parameters": [text("period", "2021"), text("nation", "IT"), text("unit", "kg")]}}))).await;
+        let board = dashboard(&env, &member, "Board").await;
+        let place = |query: &Value, mappings: Value| {
+            let env = &env;
+            let member = member.clone();
+            let body = json!({"dashboard_id": board, "visualization_id": query["visualizations"][0]["id"], "options": {"parameterMappings": mappings}});
+            async move { ok(env, Method::POST, "/api/widgets", &member, Some(body)).await["id"].as_i64().unwrap() }
+        };
+        let level = |map_to: &str| json!({"type": "dashboard-level", "mapTo": map_to, "value": null, "title": ""});
+        let sales_widget = place(&sales, json!({"country": level("country"), "year": level("year")})).await;
+        let stock_widget = place(&stock, json!({"nation": level("country"), "period": level("year"),
+            "unit": {"type": "static-value", "mapTo": "unit", "value": "t", "title": ""}})).await;
+        ok(&env, Method::POST, &format!("/api/dashboards/{board}"), &member, Some(json!({"options": {"globalParamOrder": ["year", "country"]}}))).await;
+
+        let parameters = ok(&env, Method::GET, &format!("/api/dashboards/{board}/parameters"), &member, None).await;
+        let listed = parameters["parameters"].as_array().unwrap();
+        assert_eq!(listed.iter().map(|parameter| parameter["name"].clone()).collect::<Vec<_>>(), [json!("year"), json!("country")]);
+        assert_eq!((&listed[1]["type"], &listed[1]["value"]), (&json!("text"), &json!("FR")), "the first mapped definition");
+        assert_eq!(listed[1]["mappings"], json!([
+            {"widget_id": sales_widget, "query_id": sales["id"], "parameter": "country"},
+            {"widget_id": stock_widget, "query_id": stock["id"], "parameter": "nation"},
+        ]));
+
+        let refreshed = ok(&env, Method::POST, &format!("/api/dashboards/{board}/refresh"), &member,
+            Some(json!({"parameters": {"country": "DE", "year": "2026"}}))).await;
+        let results = refreshed["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        let text_of = |reply: &Value| {
+            let job = dashi_store::JobId(reply["job"]["id"].as_str().unwrap_or_else(|| panic!("not a job: {reply}")).to_owned());
+            let store = env.app.store().clone();
+            async move { dashi_store::job_by_id(&store, &job).await.unwrap().unwrap().payload["query"].as_str().unwrap().to_owned() }
+        };
+        assert_eq!(results[0]["widget_id"], sales_widget);
+        assert_eq!(text_of(&results[0]).await, "select 'DE' as c, '2026' as y");
+        assert_eq!(results[1]["widget_id"], stock_widget);
+        assert_eq!(text_of(&results[1]).await, "select '2026' as p, 'DE' as n, 't' as u");
+
+        // Without values each query keeps its own defaults.
+        let defaults = ok(&env, Method::POST, &format!("/api/dashboards/{board}/refresh"), &member, None).await;
+        assert_eq!(text_of(&defaults["results"][1]).await, "select '2021' as p, 'IT' as n, 't' as u");
+        let bad = env.call(Method::POST, &format!("/api/dashboards/{board}/refresh"), &member, Some(json!({"parameters": [1]}))).await;
+        assert_eq!((bad.status, bad.json["message"].as_str()), (StatusCode::BAD_REQUEST, Some("parameters must be a JSON object.")));
+
+        // Another group's member sees no parameters and runs nothing; anonymous gets Redash's 404.
+        let strangers = ok(&env, Method::POST, "/api/groups", &env.admin(), Some(json!({"name": "Strangers"}))).await["id"].as_i64().unwrap();
+        let (_, stranger) = user_only_in(&env, "Sam Stranger", "stranger@example.com", strangers).await;
+        assert_eq!(ok(&env, Method::GET, &format!("/api/dashboards/{board}/parameters"), &stranger, None).await, json!({"parameters": []}));
+        assert_eq!(ok(&env, Method::POST, &format!("/api/dashboards/{board}/refresh"), &stranger, None).await, json!({"results": []}));
+        let anonymous = env.call(Method::POST, &format!("/api/dashboards/{board}/refresh"), &crate::support::Who::Anonymous, None).await;
+        assert_eq!(anonymous.status, StatusCode::NOT_FOUND);
     }
 }
