@@ -7,6 +7,8 @@ export function storedTheme(): ThemeChoice {
   return value === 'light' || value === 'dark' ? value : 'system';
 }
 
+const CHANGED = 'dashi-theme-change';
+
 export function applyTheme(choice: ThemeChoice): void {
   if (choice === 'system') {
     delete document.documentElement.dataset.theme;
@@ -15,6 +17,18 @@ export function applyTheme(choice: ThemeChoice): void {
     document.documentElement.dataset.theme = choice;
     localStorage.setItem(KEY, choice);
   }
+  window.dispatchEvent(new Event(CHANGED));
+}
+
+/** Calls `listener` when the effective theme may have changed: a pick in the UI or the system's. */
+export function onThemeChange(listener: () => void): () => void {
+  const media = window.matchMedia?.('(prefers-color-scheme: dark)');
+  window.addEventListener(CHANGED, listener);
+  media?.addEventListener('change', listener);
+  return () => {
+    window.removeEventListener(CHANGED, listener);
+    media?.removeEventListener('change', listener);
+  };
 }
 
 /** The theme in effect now, resolving `system` through the media query. */

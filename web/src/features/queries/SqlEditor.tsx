@@ -6,7 +6,19 @@ import { Compartment, EditorState, Prec } from '@codemirror/state';
 import { basicSetup } from 'codemirror';
 import { sql, PostgreSQL, type SQLNamespace } from '@codemirror/lang-sql';
 import { type Completion, type CompletionContext } from '@codemirror/autocomplete';
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import { tags } from '@lezer/highlight';
 import type { SchemaTable } from './api';
+
+// Token colours from the app's theme variables, so the editor reads well in light and dark.
+const sqlHighlight = HighlightStyle.define([
+  { tag: tags.keyword, color: 'var(--code-keyword)', fontWeight: '600' },
+  { tag: [tags.string, tags.special(tags.string)], color: 'var(--code-string)' },
+  { tag: [tags.number, tags.bool, tags.null], color: 'var(--code-number)' },
+  { tag: [tags.comment, tags.lineComment, tags.blockComment], color: 'var(--muted)', fontStyle: 'italic' },
+  { tag: [tags.typeName, tags.standard(tags.name)], color: 'var(--code-type)' },
+  { tag: tags.operator, color: 'var(--fg)' },
+]);
 
 export interface Snippet {
   trigger: string;
@@ -72,6 +84,7 @@ export function SqlEditor({ value, onChange, schema, snippets, onRun, onSave, on
         extensions: [
           shortcuts,
           basicSetup,
+          syntaxHighlighting(sqlHighlight),
           placeholder('SELECT …'),
           language.current.of(sql({ dialect: PostgreSQL })),
           completion.current.of([]),
