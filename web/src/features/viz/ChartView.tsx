@@ -1,20 +1,24 @@
 // Draws a Redash CHART visualization with ECharts on a canvas (tree-shaken: only the chart kinds
 // Redash has are bundled).
-import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import * as echarts from 'echarts/core';
-import { BarChart, BoxplotChart, HeatmapChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
+import { BarChart, BoxplotChart, FunnelChart, HeatmapChart, LineChart, PieChart, SankeyChart, ScatterChart, SunburstChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import { effectiveTheme, onThemeChange } from '../../lib/theme';
+import type { EChartsCoreOption } from 'echarts/core';
 import { toEChartsOption, type ChartOptions, type Row } from './chart';
 
 echarts.use([
   BarChart,
   BoxplotChart,
+  FunnelChart,
   HeatmapChart,
   LineChart,
   PieChart,
+  SankeyChart,
   ScatterChart,
+  SunburstChart,
   DataZoomComponent,
   GridComponent,
   LegendComponent,
@@ -23,7 +27,8 @@ echarts.use([
   CanvasRenderer,
 ]);
 
-export function ChartView({ rows, options }: { rows: Row[]; options: ChartOptions }): React.JSX.Element {
+/** Draws any ECharts option; `build` gets whether the theme is dark. */
+export function EChartsView({ build, label }: { build: (dark: boolean) => EChartsCoreOption; label: string }): React.JSX.Element {
   const element = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   // ECharts themes are fixed at init, so a theme switch draws the chart anew.
@@ -43,8 +48,13 @@ export function ChartView({ rows, options }: { rows: Row[]; options: ChartOption
   }, [dark]);
 
   useEffect(() => {
-    chart.current?.setOption(toEChartsOption(rows, options, dark), { notMerge: true });
-  }, [rows, options, dark]);
+    chart.current?.setOption(build(dark), { notMerge: true });
+  }, [build, dark]);
 
-  return <div className="chart" ref={element} data-testid="chart" role="img" aria-label="Chart" />;
+  return <div className="chart" ref={element} data-testid="chart" role="img" aria-label={label} />;
+}
+
+export function ChartView({ rows, options }: { rows: Row[]; options: ChartOptions }): React.JSX.Element {
+  const build = useCallback((dark: boolean) => toEChartsOption(rows, options, dark), [rows, options]);
+  return <EChartsView build={build} label="Chart" />;
 }

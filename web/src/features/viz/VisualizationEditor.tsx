@@ -17,6 +17,16 @@ const CHART_TYPES: [ChartType, string][] = [
   ['box', 'Box'],
 ];
 
+const TYPE_NAMES: Record<string, string> = {
+  CHART: 'Chart',
+  TABLE: 'Table',
+  COUNTER: 'Counter',
+  FUNNEL: 'Funnel',
+  SANKEY: 'Sankey',
+  SUNBURST_SEQUENCE: 'Sunburst Sequence',
+  DETAILS: 'Details',
+};
+
 interface Props {
   queryId: number;
   visualization: Visualization | null;
@@ -28,6 +38,8 @@ interface Props {
 function initialOptions(type: string, columns: Props['columns']): Record<string, unknown> {
   if (type === 'CHART') return defaultChartOptions(columns) as Record<string, unknown>;
   if (type === 'COUNTER') return { counterColName: columns[0]?.name, rowNumber: 1, targetRowNumber: 1, stringDecimal: 0 } satisfies CounterOptions;
+  if (type === 'FUNNEL') return { stepCol: { colName: columns[0]?.name, displayAs: 'Steps' }, valueCol: { colName: columns[1]?.name, displayAs: 'Value' }, autoSort: true, itemsLimit: 100 };
+  if (type === 'SANKEY' || type === 'SUNBURST_SEQUENCE' || type === 'DETAILS') return {};
   return { itemsPerPage: 25, columns: [] };
 }
 
@@ -43,7 +55,7 @@ export function VisualizationEditor({ queryId, visualization, rows, columns, onC
   function changeType(next: string): void {
     setType(next);
     setOptions(initialOptions(next, columns));
-    if (!visualization) setName(next === 'CHART' ? 'Chart' : next === 'COUNTER' ? 'Counter' : 'Table');
+    if (!visualization) setName(TYPE_NAMES[next] ?? next);
   }
 
   function setRole(column: string, role: string): void {
@@ -80,6 +92,10 @@ export function VisualizationEditor({ queryId, visualization, rows, columns, onC
                 <option value="CHART">Chart</option>
                 <option value="TABLE">Table</option>
                 <option value="COUNTER">Counter</option>
+                <option value="FUNNEL">Funnel</option>
+                <option value="SANKEY">Sankey</option>
+                <option value="SUNBURST_SEQUENCE">Sunburst sequence</option>
+                <option value="DETAILS">Details view</option>
               </select>
             </label>
             <label>
@@ -130,6 +146,27 @@ export function VisualizationEditor({ queryId, visualization, rows, columns, onC
                 </label>
               </>
             )}
+            {type === 'FUNNEL' && (
+              <>
+                <label>
+                  Step column
+                  <select value={String((options.stepCol as { colName?: string } | undefined)?.colName ?? '')} onChange={(event) => setOptions({ ...options, stepCol: { ...(options.stepCol as object), colName: event.target.value } })}>
+                    {columnNames.map((column) => (
+                      <option key={column}>{column}</option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  Value column
+                  <select value={String((options.valueCol as { colName?: string } | undefined)?.colName ?? '')} onChange={(event) => setOptions({ ...options, valueCol: { ...(options.valueCol as object), colName: event.target.value } })}>
+                    {columnNames.map((column) => (
+                      <option key={column}>{column}</option>
+                    ))}
+                  </select>
+                </label>
+              </>
+            )}
+            {(type === 'SANKEY' || type === 'SUNBURST_SEQUENCE') && <p className="muted">Name the columns stage1 … stage5 and value, as in Redash.</p>}
             {type === 'COUNTER' && (
               <>
                 <label>
