@@ -119,7 +119,7 @@ mod tests {
         }
     }
 
-    fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header_of(response: &Response, name: header::HeaderName) -> &str {
         response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
     }
 
