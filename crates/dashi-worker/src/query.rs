@@ -92,7 +92,10 @@ pub(crate) async fn execute_query(
         columns,
     };
     match dashi_store::complete_job_with_result(store, &job.id, job.fence, &result, Utc::now()).await {
-        Ok(Some(_)) => Finish::Recorded,
+        Ok(Some(result_id)) => {
+            crate::alert::after_result(store, execution, org, result_id).await;
+            Finish::Recorded
+        }
         Ok(None) => {
             // Another worker owns the job now; this result must not stay behind unreferenced.
             if let Some(location) = &location
