@@ -11,7 +11,7 @@ mod dispatcher;
 mod in_process;
 mod redis;
 
-pub use crate::redis::{REDELIVER_AFTER, RedisDispatcher, SCAN_EVERY, stream_name};
+pub use crate::redis::{REDELIVER_AFTER, RedisDispatcher};
 pub use dispatcher::Dispatcher;
 pub use in_process::InProcessDispatcher;
 

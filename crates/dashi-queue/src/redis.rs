@@ -45,7 +45,7 @@ const SCAN_FIELD: &str = "scan";
 /// fleet with no workers at all comes near it (and the ledger keeps every job).
 const MAX_STREAM_LEN: usize = 100_000;
 /// How often a worker scans the ledger for due jobs no message announced.
-pub const SCAN_EVERY: Duration = Duration::from_secs(2);
+const SCAN_EVERY: Duration = Duration::from_secs(2);
 /// How long an entry may sit unsettled with its consumer before another worker takes it over. A
 /// live worker settles an entry milliseconds after reading it.
 pub const REDELIVER_AFTER: Duration = Duration::from_secs(5);
@@ -97,7 +97,7 @@ impl std::fmt::Debug for RedisDispatcher {
 const STREAM_PREFIX: &str = "dashi:q:";
 
 /// The stream of a queue.
-pub fn stream_name(queue: &str) -> String {
+fn stream_name(queue: &str) -> String {
     format!("{STREAM_PREFIX}{queue}")
 }
 
@@ -143,12 +143,6 @@ impl RedisDispatcher {
     /// This process's consumer name in the group.
     pub fn consumer(&self) -> &str {
         &self.consumer
-    }
-
-    /// Checks that Redis answers (for start-up logs and `dashi status`).
-    pub async fn ping(&self) -> Result<(), RedisError> {
-        let mut shared = self.shared.clone();
-        redis::cmd("PING").query_async::<()>(&mut shared).await
     }
 
     fn unsettled(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Vec<Entry>>> {
