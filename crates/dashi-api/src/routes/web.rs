@@ -110,6 +110,21 @@ mod tests {
         assert!(missing.is_empty(), "routes missing from openapi/dashi.yaml: {missing:?}");
     }
 
+    /// A path listed twice is invalid YAML (a duplicated key), which stops the UI's build.
+    #[test]
+    fn the_document_lists_each_path_once() {
+        let mut seen = BTreeSet::new();
+        let in_paths = DOCUMENT
+            .split("\npaths:\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\ncomponents:\n").next())
+            .expect("paths section");
+        for line in in_paths.lines().filter(|line| line.starts_with("  /")) {
+            assert!(seen.insert(line), "listed twice in openapi/dashi.yaml: {line}");
+        }
+        assert!(seen.len() > 50, "the path scan found only {} paths", seen.len());
+    }
+
     #[test]
     fn the_document_scan_reads_operations() {
         let documented = documented();
