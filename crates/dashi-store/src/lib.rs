@@ -87,7 +87,9 @@ pub use schedule::{
     DueQuery, REFRESH_RUN_KEY_PREFIX, advance_schedule, due_scheduled_queries, expired_schedules, prune_finished_jobs,
     refresh_run_key, schema_refresh_sources, stale_queued_jobs,
 };
-pub use status::{Backlog, Backlogs, ObjectCounts, backlogs, database_sizes, object_counts, outdated_query_ids};
+pub use status::{
+    Backlog, Backlogs, ObjectCounts, backlogs, data_source_names, database_sizes, object_counts, outdated_query_ids,
+};
 pub use session::{
     Session, delete_session, delete_sessions_of_user, extend_session, insert_session, live_session, prune_sessions,
 };

@@ -151,3 +151,11 @@ pub async fn outdated_query_ids(store: &Store, now: DateTime<Utc>) -> Result<(Ve
     })?;
     Ok((ids, last_refresh))
 }
+
+/// The id and name of every data source, for labelling backlogs.
+pub async fn data_source_names(store: &Store) -> Result<Vec<(DataSourceId, String)>> {
+    let rows = on_pool!(store.reader(), |pool| {
+        sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM data_sources ORDER BY id").fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|(id, name)| (DataSourceId(id), name)).collect())
+}
