@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::widgets::routes())
         .merge(routes::acl::routes())
         .merge(routes::embeds::routes())
+        .merge(routes::web::routes())
         .merge(routes::status::routes())
         .merge(routes::admin::routes())
         .merge(routes::ui::routes())

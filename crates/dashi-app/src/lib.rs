@@ -31,6 +31,11 @@ mod widget;
 
 pub use acl::GrantDetails;
 pub use actor::{Actor, Credential};
+pub use alert::{AlertDetails, AlertInput, SubscriptionDetails};
+pub use destination::{DestinationInput, destination_kind, destination_kinds};
+/// A destination type (its name, icon and option schema), for the API's listings.
+pub use dashi_destinations::Kind as DestinationKind;
+pub use event::EventOrigin;
 pub use dashboard::{
     DashboardDetails, DashboardInput, DashboardListRequest, DashboardRef, ListedDashboard, PublicDashboard, ShownVisualization,
     WidgetView,
@@ -39,11 +44,6 @@ pub use dashboard_run::{DashboardParameter, MappedParameter, WidgetRun};
 pub use object_key::KeyHolder;
 pub use visualization::{VISUALIZATION_TYPES, VisualizationInput};
 pub use widget::WidgetInput;
-pub use alert::{AlertDetails, AlertInput, SubscriptionDetails};
-pub use destination::{DestinationInput, destination_kind, destination_kinds};
-/// A destination type (its name, icon and option schema), for the API's listings.
-pub use dashi_destinations::Kind as DestinationKind;
-pub use event::EventOrigin;
 pub use data_source::{
     Access, DataSourceInput, SECRET_MASK, SchemaAnswer, VisibleDataSource, access_to,
 };

@@ -17,8 +17,8 @@ mod notify;
 mod query;
 mod result_source;
 
-pub use dashi_destinations::{Endpoints, MailSettings, Outbound};
 pub use execution::Execution;
+pub use dashi_destinations::{Endpoints, MailSettings, Outbound};
 pub use notify::Notifications;
 
 use std::time::Duration;

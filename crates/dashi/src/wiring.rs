@@ -15,7 +15,7 @@ use dashi_scheduler::{MaintenanceSettings, SchedulerSettings};
 use dashi_store::{Store, StoreSettings};
 use dashi_core::OptionsCipher;
 use dashi_queue::{Dispatcher, InProcessDispatcher, RedisDispatcher};
-use dashi_results::ResultsStore;
+use dashi_results::{ResultsStore, S3Settings, StoreSettings as ResultsSettings};
 use dashi_worker::{Endpoints, Execution, MailSettings, Notifications, Outbound, WorkerSettings};
 use tracing::info;
 
@@ -75,9 +75,31 @@ pub(crate) fn dispatcher(settings: &Settings, store: &Store) -> anyhow::Result<A
     Ok(Arc::new(dispatcher))
 }
 
-/// Where results are stored: a folder in the data folder.
+/// Where results are stored: the bucket when one is set, else the results folder (by default in
+/// the data folder). Results being written to a bucket spool in the data folder first.
 pub(crate) fn results_store(settings: &Settings) -> anyhow::Result<ResultsStore> {
-    let folder = settings.data_dir.join("results");
+    if let Some(bucket) = &settings.results_s3_bucket {
+        let endpoint = settings.results_s3_endpoint.clone();
+        let s3 = S3Settings {
+            bucket: bucket.clone(),
+            region: Some(settings.results_s3_region.clone()),
+            allow_http: endpoint.as_deref().is_some_and(|url| url.starts_with("http://")),
+            endpoint,
+            access_key_id: settings.results_s3_access_key_id.clone(),
+            secret_access_key: settings.results_s3_secret_access_key.as_ref().map(|key| key.expose().to_owned()),
+            spool_dir: settings.data_dir.join("spool"),
+        };
+        return ResultsStore::open(&ResultsSettings::S3(s3))
+            .with_context(|| format!("cannot open the results bucket {bucket} (DASHI_RESULTS_S3_BUCKET)"));
+    }
+    let folder = settings.results_folder.clone().unwrap_or_else(|| settings.data_dir.join("results"));
+    if settings.is_distributed() && settings.results_folder.is_none() {
+        tracing::warn!(
+            folder = %folder.display(),
+            "results go to a folder on this machine; set DASHI_RESULTS_S3_BUCKET (or a shared DASHI_RESULTS_FOLDER) \
+             when servers and workers run on different machines"
+        );
+    }
     std::fs::create_dir_all(&folder).with_context(|| format!("cannot create the results folder {}", folder.display()))?;
     ResultsStore::local(&folder).with_context(|| format!("cannot open the results folder {}", folder.display()))
 }
@@ -236,6 +258,32 @@ mod tests {
         assert_eq!(api.session_cookie_name, "redash_session");
         assert_eq!((api.login_throttle_count, api.login_throttle_period.as_secs()), (10, 60));
         assert!(api.enforce_csrf);
+    }
+
+    #[tokio::test]
+    async fn a_results_bucket_setting_sends_results_to_that_bucket() {
+        use dashi_core::{Column, ColumnType, OrgId, RowSink};
+
+        let server = dashi_testkit::S3Server::start().await.expect("S3 server");
+        server.create_bucket("team-results").await.expect("bucket");
+        let data_dir = tempfile::tempdir().expect("data folder");
+        let endpoint = server.endpoint();
+        let settings = settings(&[
+            ("DASHI_DATA_DIR", data_dir.path().to_str().expect("utf-8 path")),
+            ("DASHI_RESULTS_S3_BUCKET", "team-results"),
+            ("DASHI_RESULTS_S3_ENDPOINT", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "key"),
+            ("DASHI_RESULTS_S3_SECRET_ACCESS_KEY", "secret"),
+        ]);
+        let results = results_store(&settings).expect("bucket store");
+        let options = dashi_results::WriterOptions { inline_limit: 0, ..dashi_results::WriterOptions::default() };
+        let mut writer = results.writer(OrgId(1), options);
+        writer.columns(&[Column { name: "n".into(), friendly_name: "n".into(), column_type: ColumnType::Integer }]).expect("columns");
+        writer.row(&[dashi_core::Cell::Int(7)]).expect("row");
+        let stored = writer.finish().await.expect("stored");
+        let dashi_results::Storage::Object { location } = stored.storage else { panic!("not inline: {:?}", stored.storage) };
+        assert_eq!(server.list_keys("team-results").await.expect("list"), vec![location]);
+        assert!(!data_dir.path().join("results").exists(), "no results folder when a bucket is set");
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! API tests: the router called without a socket, on both metadata backends.
 
 mod accounts;
-mod alerts;
 mod acl;
+mod alerts;
 mod dashboards;
 mod data_sources;
 mod objects;
 mod permissions;
 mod queries;
-mod sharing;
 mod runs;
+mod sharing;
 mod snippets;
 mod status;
 mod support;
 mod visualizations;
+mod web;
 mod widgets;
