@@ -137,11 +137,12 @@ fn notifications(settings: &Settings) -> Notifications {
         password: settings.mail_password.as_ref().map(|password| password.expose().to_owned()),
         sender,
     });
-    let mut notifications = Notifications::default();
-    notifications.outbound =
-        Outbound::new(mail, Endpoints::default()).expect("a rustls client with the ring provider and bundled roots always builds");
-    notifications.base_url = settings.base_url.clone().unwrap_or_default();
-    notifications
+    Notifications {
+        outbound: Outbound::new(mail, Endpoints::default())
+            .expect("a rustls client with the ring provider and bundled roots always builds"),
+        base_url: settings.base_url.clone().unwrap_or_default(),
+        ..Notifications::default()
+    }
 }
 
 /// The shortest job lease a worker takes, whatever the setting says.

@@ -139,7 +139,7 @@ impl Fleet {
         let mut jobs = Vec::new();
         for id in ids {
             let left = deadline.saturating_duration_since(Instant::now());
-            jobs.push(self.wait_job(id, left, |job| is_finished(job)).await);
+            jobs.push(self.wait_job(id, left, is_finished).await);
         }
         jobs
     }
