@@ -20,6 +20,10 @@ pub struct ApiSettings {
     pub job_wait: Duration,
     /// Bearer token that lets a scraper read `/metrics` without an admin's credentials.
     pub metrics_token: Option<String>,
+    /// Serve the web UI built into the binary (read from `web/dist` in debug builds). Off by
+    /// default so that router tests answer the same whether or not a UI was built on disk; the
+    /// binary turns it on.
+    pub serve_web_ui: bool,
 }
 
 impl Default for ApiSettings {
@@ -33,6 +37,7 @@ impl Default for ApiSettings {
             max_body_bytes: 16 * 1024 * 1024,
             job_wait: Duration::from_secs(30),
             metrics_token: None,
+            serve_web_ui: false,
         }
     }
 }

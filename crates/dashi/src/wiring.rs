@@ -186,6 +186,7 @@ pub(crate) fn api_settings(settings: &Settings) -> ApiSettings {
         login_throttle_period: settings.throttle_login_pattern.period,
         max_body_bytes: settings.max_body_bytes,
         metrics_token: settings.metrics_token.as_ref().map(|token| token.expose().to_owned()),
+        serve_web_ui: true,
         ..ApiSettings::default()
     }
 }

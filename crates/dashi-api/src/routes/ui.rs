@@ -71,7 +71,9 @@ async fn serve(State(state): State<AppState>, method: Method, uri: Uri, caller: 
     if is_api_path(path) || (method != Method::GET && method != Method::HEAD) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found."));
     }
-    if let Some(response) = ui_response(path, |name| WebAssets::get(name).map(|file| file.data)) {
+    if state.settings.serve_web_ui
+        && let Some(response) = ui_response(path, |name| WebAssets::get(name).map(|file| file.data))
+    {
         return Ok(response);
     }
     without_ui(&state, path, caller).await
