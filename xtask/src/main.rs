@@ -134,6 +134,14 @@ fn test() -> anyhow::Result<()> {
             failed.push(what);
         }
     };
+    // The UI is built before any Rust: `dashi` embeds `web/dist` when it is compiled (a folder
+    // missing then stays missing in that binary), and the browser suite below needs it there.
+    let web = root().join("web");
+    if web.join("package.json").exists() {
+        step("web dependencies", Command::new("npm").arg("ci").current_dir(&web));
+        step("web tests", Command::new("npm").arg("test").current_dir(&web));
+        step("building the web UI", Command::new("npm").args(["run", "build"]).current_dir(&web));
+    }
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]));
     step(
         "Rust tests",
@@ -151,14 +159,9 @@ fn test() -> anyhow::Result<()> {
             .arg("--dashi")
             .arg(target_dir().join("debug").join("dashi")),
     );
-    let web = root().join("web");
     if web.join("package.json").exists() {
-        step("web dependencies", Command::new("npm").arg("ci").current_dir(&web));
-        step("web tests", Command::new("npm").arg("test").current_dir(&web));
         // The browser suite drives Debian's Chromium (never a downloaded browser) against a real
-        // all-in-one dashi; a debug build reads the UI from web/dist, so it must be built first.
-        step("building the web UI", Command::new("npm").args(["run", "build"]).current_dir(&web));
-        step("building dashi for the browser tests", cargo().args(["build", "-p", "dashi"]));
+        // all-in-one dashi (the one built for the client test).
         step(
             "web end-to-end tests (Chromium)",
             Command::new("node")
