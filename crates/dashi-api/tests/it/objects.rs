@@ -78,43 +78,11 @@ pub async fn finance(env: &Env) -> (i64, i64) {
 /// Runs the saved query now and plays the worker: claims the job and finishes it with a result
 /// of one text column `value` holding `rows`. Returns the result id; the query points at it.
 pub async fn store_result(env: &Env, query_id: i64, rows: &[&str]) -> i64 {
-    use dashi_core::{Cell, Column, ColumnType, RowSink};
     let reply =
         ok(env, Method::POST, &format!("/api/queries/{query_id}/results"), &env.admin(), Some(json!({"max_age": 0})))
             .await;
-    let job_id = reply["job"]["id"].as_str().expect("a fresh run is a job").to_owned();
-    let store = env.app.store();
-    let now = chrono::Utc::now();
-    let id = dashi_store::JobId(job_id.clone());
-    let claim = dashi_store::claim(store, &id, "test-worker", now + chrono::Duration::minutes(1), now);
-    let dashi_store::Claim::Claimed(job) = claim.await.unwrap() else { panic!("job {job_id} was not claimable") };
-    let org = job.org_id.expect("run jobs belong to an org");
-    let mut writer = env.app.results().unwrap().writer(org, dashi_results::WriterOptions::default());
-    let column = Column { name: "value".into(), friendly_name: "value".into(), column_type: ColumnType::String };
-    writer.columns(std::slice::from_ref(&column)).unwrap();
-    for row in rows {
-        writer.row(&[Cell::Text((*row).to_owned())]).unwrap();
-    }
-    let stored = writer.finish().await.unwrap();
-    let dashi_results::Storage::Inline(bytes) = stored.storage else { panic!("a tiny result stays inline") };
-    let result = dashi_store::NewQueryResult {
-        org_id: org,
-        data_source_id: job.data_source_id.expect("run jobs have a data source"),
-        query_hash: job.query_hash.clone().expect("run jobs have a hash"),
-        query: job.payload["query"].as_str().unwrap_or_default().to_owned(),
-        runtime: 0.01,
-        retrieved_at: now,
-        row_count: stored.row_count as i64,
-        byte_size: stored.byte_size as i64,
-        storage: "inline".into(),
-        location: None,
-        inline_data: Some(bytes),
-        columns: json!([{"name": "value", "friendly_name": "value", "type": "string"}]),
-    };
-    dashi_store::complete_job_with_result(store, &job.id, job.fence, &result, now)
-        .await
-        .unwrap()
-        .expect("the claim is ours")
+    let job_id = reply["job"]["id"].as_str().expect("a fresh run is a job");
+    crate::runs::complete_run(env, job_id, rows).await
 }
 
 /// Settings whose run endpoints answer with the job at once instead of waiting for it.
